@@ -1,0 +1,30 @@
+"""Exceptions raised by ptocr. Every failure a user can cause is one of these, with a readable message."""
+
+from __future__ import annotations
+
+
+class PtocrError(Exception):
+    """Base class of every error ptocr raises on purpose."""
+
+
+class ModelFormatError(PtocrError):
+    """A model file is malformed, truncated, of an unknown kind, or refused as unsafe."""
+
+
+class WeightsMismatchError(PtocrError):
+    """Weights do not fit the architecture: missing, unexpected or wrongly shaped tensors."""
+
+
+class UnknownModelError(PtocrError, KeyError):
+    """A model name that is not in the registry."""
+
+    def __str__(self) -> str:  # KeyError would print the message quoted
+        return str(self.args[0]) if self.args else ""
+
+
+class ModelStoreError(PtocrError):
+    """Weights could not be found, fetched or verified."""
+
+
+class ImageDecodeError(PtocrError):
+    """An input image could not be read or decoded."""

@@ -1,0 +1,120 @@
+"""Building blocks shared by the model families, with Paddle's numerics as explicit arguments.
+
+Paddle and torch disagree on a few defaults that change outputs: `F.hardsigmoid` has slope 1/6 in
+torch and 0.1666667 in Paddle's `nn.Hardsigmoid`, while PaddleOCR's MobileNetV3 and RSEFPN SE blocks
+call it with slope 0.2; BatchNorm epsilon is 1e-5 in both. Each block takes such values as arguments
+instead of assuming a framework default.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+#: Slope of `paddle.nn.Hardsigmoid()` (its default, stored as float32 0.1666667).
+PADDLE_HARDSIGMOID_SLOPE = 0.1666667
+#: Slope PaddleOCR passes explicitly in MobileNetV3 / RSEFPN SE blocks.
+MOBILENETV3_HARDSIGMOID_SLOPE = 0.2
+BN_EPS = 1e-5
+
+
+class HardSigmoid(nn.Module):
+    """`clip(slope * x + offset, 0, 1)`."""
+
+    def __init__(self, slope: float, offset: float = 0.5) -> None:
+        super().__init__()
+        self.slope = slope
+        self.offset = offset
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.clamp(x * self.slope + self.offset, 0.0, 1.0)
+
+    def extra_repr(self) -> str:
+        return f"slope={self.slope}, offset={self.offset}"
+
+
+def make_activation(name: str | None) -> nn.Module:
+    """Activations by PaddleOCR's config names. Paddle's `hard_swish` equals torch's Hardswish."""
+    if name is None:
+        return nn.Identity()
+    table: dict[str, type[nn.Module]] = {
+        "relu": nn.ReLU,
+        "hardswish": nn.Hardswish,
+        "hswish": nn.Hardswish,
+        "swish": nn.SiLU,
+        "sigmoid": nn.Sigmoid,
+    }
+    if name not in table:
+        raise ValueError(f"unknown activation {name!r}; known: {', '.join(sorted(table))}")
+    return table[name]()
+
+
+def same_padding(kernel_size: int | tuple[int, int]) -> int | tuple[int, int]:
+    """Paddle models pad `(k - 1) // 2` on each side (symmetric, explicit)."""
+    if isinstance(kernel_size, int):
+        return (kernel_size - 1) // 2
+    return ((kernel_size[0] - 1) // 2, (kernel_size[1] - 1) // 2)
+
+
+class ConvBNAct(nn.Module):
+    """Conv (no bias) → BatchNorm → optional activation: PaddleOCR's `ConvBNLayer` in its variants."""
+
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        kernel_size: int | tuple[int, int],
+        stride: int | tuple[int, int] = 1,
+        padding: int | tuple[int, int] | None = None,
+        groups: int = 1,
+        act: str | None = None,
+        bn_eps: float = BN_EPS,
+    ) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(
+            in_channels,
+            out_channels,
+            kernel_size,
+            stride=stride,
+            padding=same_padding(kernel_size) if padding is None else padding,
+            groups=groups,
+            bias=False,
+        )
+        self.bn = nn.BatchNorm2d(out_channels, eps=bn_eps)
+        self.act = make_activation(act)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.act(self.bn(self.conv(x)))
+
+
+class SqueezeExcite(nn.Module):
+    """Global pool → 1×1 conv → ReLU → 1×1 conv → hard sigmoid → channel scaling."""
+
+    def __init__(self, channels: int, reduction: int, hardsigmoid_slope: float) -> None:
+        super().__init__()
+        self.pool = nn.AdaptiveAvgPool2d(1)
+        self.conv1 = nn.Conv2d(channels, channels // reduction, 1)
+        self.relu = nn.ReLU()
+        self.conv2 = nn.Conv2d(channels // reduction, channels, 1)
+        self.gate = HardSigmoid(hardsigmoid_slope)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x * self.gate(self.conv2(self.relu(self.conv1(self.pool(x)))))
+
+
+def make_divisible(value: float, divisor: int, min_value: int | None = None) -> int:
+    """Channel rounding used by MobileNetV3 (divisor 8) and PP-LCNetV3 (divisor 16)."""
+    min_value = divisor if min_value is None else min_value
+    rounded = max(min_value, int(value + divisor / 2) // divisor * divisor)
+    if rounded < 0.9 * value:
+        rounded += divisor
+    return rounded
+
+
+@torch.no_grad()
+def fuse_conv_bn(weight: torch.Tensor, bn: nn.BatchNorm2d) -> tuple[torch.Tensor, torch.Tensor]:
+    """Kernel and bias of a conv followed by an eval-mode BatchNorm, as one conv."""
+    assert bn.running_mean is not None and bn.running_var is not None
+    std = (bn.running_var + bn.eps).sqrt()
+    scale = bn.weight / std
+    return weight * scale.reshape(-1, 1, 1, 1), bn.bias - bn.running_mean * scale

