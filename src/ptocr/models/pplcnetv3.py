@@ -128,7 +128,7 @@ class RepLayer(nn.Module):
             bias += b
         fused = nn.Conv2d(
             self.in_channels, self.out_channels, self.kernel_size, self.stride, self.padding, groups=self.groups
-        ).to(kernel.device)
+        ).to(device=kernel.device, dtype=kernel.dtype)
         fused.weight.copy_(kernel)
         fused.bias.copy_(bias)
         # Keep `fused` registered before `lab`/`act`, matching the deploy build's parameter order.
