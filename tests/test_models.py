@@ -129,7 +129,7 @@ def test_structural_mapping_is_strict() -> None:
     with pytest.raises(WeightsMismatchError, match="unexpected: extra"):
         map_by_structure(extra, slots)
     short = dict(list(source.items())[:-2])
-    with pytest.raises(WeightsMismatchError, match="missing: head.fc.weight, head.fc.bias"):
+    with pytest.raises(WeightsMismatchError, match=r"missing: head\.fc\.weight, head\.fc\.bias"):
         map_by_structure(short, slots)
     wrong = dict(source)
     wrong["p0"] = np.zeros((1, 2, 3, 3), np.float32)
@@ -144,7 +144,7 @@ def test_weights_of_another_model_are_refused() -> None:
 
 def test_unused_layers_cannot_be_placed_from_an_inference_program() -> None:
     net = build_architecture("det_pplcnetv3_rsefpn_db", deploy=True, with_threshold=True)
-    with pytest.raises(WeightsMismatchError, match="never uses: head.thresh"):
+    with pytest.raises(WeightsMismatchError, match=r"never uses: head\.thresh"):
         parameter_use_order(net, torch.zeros(net.example_input_shape))
 
 

@@ -1,8 +1,45 @@
-"""ptocr: PaddleOCR's PP-OCR models in pure PyTorch, loading PaddleOCR's own files."""
+"""ptocr: PaddleOCR's PP-OCR models in pure PyTorch, loading PaddleOCR's own files.
+
+>>> import ptocr
+>>> ocr = ptocr.OCR()
+>>> for line in ocr("photo.jpg"):
+...     print(line.text, line.score, line.box)
+
+The public names are resolved lazily so that `ptocr.store`, `ptocr.zoo` and the `ptocr models` CLI
+commands work without importing torch.
+"""
 
 from __future__ import annotations
 
-from .factory import create_model, list_models
+from typing import TYPE_CHECKING, Any
 
-__all__ = ["create_model", "list_models"]
 __version__ = "0.1.0"
+__all__ = ["OCR", "OCRSettings", "TextLine", "create_model", "list_models"]
+
+_LAZY = {
+    "OCR": "ptocr.ocr",
+    "create_model": "ptocr.factory",
+    "list_models": "ptocr.factory",
+    "OCRSettings": "ptocr.pipeline.settings",
+    "TextLine": "ptocr.pipeline.results",
+}
+
+if TYPE_CHECKING:
+    from .factory import create_model, list_models
+    from .ocr import OCR
+    from .pipeline.results import TextLine
+    from .pipeline.settings import OCRSettings
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        import importlib
+
+        value = getattr(importlib.import_module(_LAZY[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'ptocr' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *__all__])

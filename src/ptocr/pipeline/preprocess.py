@@ -1,0 +1,166 @@
+"""Network inputs, built bit-for-bit as PaddleOCR 2.x builds them.
+
+Detection: DetResizeForTest (type 0) + NormalizeImage + ToCHWImage. Classification / recognition:
+``resize_norm_img`` of predict_cls.py / predict_rec.py, with crops sorted by aspect ratio and batched.
+
+Normalisation goes through 256-entry lookup tables: every output value depends only on one uint8 input
+value (and its channel), so gathering from a table computed with PaddleOCR's exact float32 expression
+gives identical numbers, writes the CHW layout directly and avoids three full-size float passes.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from ptocr.pipeline.settings import ClsSettings, DetSettings, RecSettings
+
+# PaddleOCR pads images whose height + width is below this to at least 32×32 before resizing.
+_TINY_IMAGE_SIDE_SUM = 64
+_DET_STRIDE = 32
+
+
+@dataclass(frozen=True)
+class DetShape:
+    """What DB post-processing needs to map the probability map back: PaddleOCR's ``shape_list`` row.
+
+    ``src_height``/``src_width`` are the original image's size; the ratios are resized / (possibly
+    padded) input size, exactly as PaddleOCR stores them.
+    """
+
+    src_height: int
+    src_width: int
+    ratio_h: float
+    ratio_w: float
+
+    def as_array(self) -> np.ndarray:
+        """The float64 ``[src_h, src_w, ratio_h, ratio_w]`` array PaddleOCR passes around."""
+        return np.array([self.src_height, self.src_width, self.ratio_h, self.ratio_w], dtype=np.float64)
+
+
+def det_resize_target(height: int, width: int, limit_side_len: int, limit_type: str) -> tuple[int, int]:
+    """(resize_h, resize_w) for an image of the given size, both multiples of 32 and at least 32.
+
+    The side is truncated with ``int`` first and then rounded to a multiple of 32 with Python's
+    ``round`` (ties to even), as PaddleOCR does.
+    """
+    if limit_type == "max":
+        ratio = limit_side_len / max(height, width) if max(height, width) > limit_side_len else 1.0
+    elif limit_type == "min":
+        ratio = limit_side_len / min(height, width) if min(height, width) < limit_side_len else 1.0
+    elif limit_type == "resize_long":
+        ratio = limit_side_len / max(height, width)
+    else:
+        raise ValueError(f"unknown limit_type {limit_type!r}; expected 'max', 'min' or 'resize_long'")
+    resize_h = max(int(round(int(height * ratio) / _DET_STRIDE) * _DET_STRIDE), _DET_STRIDE)
+    resize_w = max(int(round(int(width * ratio) / _DET_STRIDE) * _DET_STRIDE), _DET_STRIDE)
+    return resize_h, resize_w
+
+
+def resize_for_det(image: np.ndarray, settings: DetSettings) -> tuple[np.ndarray, DetShape]:
+    """Resizes a BGR uint8 image for the detector and returns it with its :class:`DetShape`."""
+    src_height, src_width = image.shape[:2]
+    if src_height + src_width < _TINY_IMAGE_SIDE_SUM:
+        # PaddleOCR's quirk, kept for fidelity: tiny images are zero-padded at the bottom/right, yet
+        # boxes are later scaled to the unpadded size.
+        padded = np.zeros((max(32, src_height), max(32, src_width), image.shape[2]), dtype=np.uint8)
+        padded[:src_height, :src_width] = image
+        image = padded
+    height, width = image.shape[:2]
+    resize_h, resize_w = det_resize_target(height, width, settings.limit_side_len, settings.limit_type)
+    resized = cv2.resize(image, (resize_w, resize_h))  # default INTER_LINEAR, like PaddleOCR
+    return resized, DetShape(src_height, src_width, resize_h / float(height), resize_w / float(width))
+
+
+def _det_lookup_table(mean: Sequence[float], std: Sequence[float]) -> np.ndarray:
+    """3×256 float32 table of ``(v * float32(1/255) - mean) / std`` per channel, in float32."""
+    scale = np.float32(1.0 / 255.0)
+    values = np.arange(256, dtype=np.float32)[None, :] * scale
+    mean32 = np.asarray(mean, dtype=np.float64).astype(np.float32)[:, None]
+    std32 = np.asarray(std, dtype=np.float64).astype(np.float32)[:, None]
+    return (values - mean32) / std32
+
+
+def normalize_for_det(resized: np.ndarray, settings: DetSettings) -> np.ndarray:
+    """HWC uint8 BGR → 1×3×H×W float32, normalised with the settings' mean/std per B, G, R channel."""
+    table = _det_lookup_table(settings.mean, settings.std)
+    chw = np.empty((1, 3, *resized.shape[:2]), dtype=np.float32)
+    # uint8 indices are always inside a 256-entry table; mode="clip" just skips the bounds check.
+    for channel in range(3):
+        np.take(table[channel], resized[:, :, channel], out=chw[0, channel], mode="clip")
+    return chw
+
+
+def preprocess_det(image: np.ndarray, settings: DetSettings) -> tuple[np.ndarray, DetShape]:
+    """The detector's input tensor (1×3×H×W float32) and the shape info for post-processing."""
+    resized, shape = resize_for_det(image, settings)
+    return normalize_for_det(resized, settings), shape
+
+
+# (v / 255 - 0.5) / 0.5 in float32, as predict_cls.py / predict_rec.py compute it.
+_CROP_TABLE: np.ndarray = ((np.arange(256, dtype=np.float32) / 255 - 0.5) / 0.5).astype(np.float32)
+_CROP_TABLE.setflags(write=False)
+
+
+def resized_crop_width(crop_height: int, crop_width: int, target_height: int, max_width: int) -> int:
+    """Width after scaling a crop to ``target_height``: ``ceil(H * w / h)``, capped at ``max_width``."""
+    scaled = math.ceil(target_height * (crop_width / float(crop_height)))
+    return max_width if scaled > max_width else int(scaled)
+
+
+def resize_norm_crop(crop: np.ndarray, target_height: int, target_width: int) -> np.ndarray:
+    """One crop → 3×H×W float32: aspect-preserving resize, ``(x/255 - 0.5)/0.5``, zeros on the right."""
+    height, width = crop.shape[:2]
+    resized_w = resized_crop_width(height, width, target_height, target_width)
+    resized = cv2.resize(crop, (resized_w, target_height))
+    out = np.zeros((3, target_height, target_width), dtype=np.float32)
+    for channel in range(3):
+        np.take(_CROP_TABLE, resized[:, :, channel], out=out[channel, :, :resized_w], mode="clip")
+    return out
+
+
+def aspect_ratio_order(crops: Sequence[np.ndarray]) -> np.ndarray:
+    """Crop indices sorted by width / height, as PaddleOCR sorts them before batching.
+
+    ``np.argsort`` with its default kind on a float64 array, like PaddleOCR, so that crops with equal
+    ratios land in the same order (and hence the same batches).
+    """
+    ratios = np.array([crop.shape[1] / float(crop.shape[0]) for crop in crops], dtype=np.float64)
+    return np.argsort(ratios)
+
+
+def batch_ranges(count: int, batch_size: int) -> list[range]:
+    """Positions ``[0, count)`` cut into consecutive batches of at most ``batch_size``."""
+    return [range(start, min(count, start + batch_size)) for start in range(0, count, batch_size)]
+
+
+def rec_batch_width(crops: Sequence[np.ndarray], settings: RecSettings) -> int:
+    """Width of a recognition batch: ``int(H * max(W/H, widest w/h))``."""
+    _, height, width = settings.image_shape
+    max_wh_ratio = width / height
+    for crop in crops:
+        max_wh_ratio = max(max_wh_ratio, crop.shape[1] * 1.0 / crop.shape[0])
+    return int(height * max_wh_ratio)
+
+
+def build_cls_batch(crops: Sequence[np.ndarray], settings: ClsSettings) -> np.ndarray:
+    """N×3×H×W float32 classifier input; every crop is padded to the fixed width of image_shape."""
+    _, height, width = settings.image_shape
+    return _stack(crops, height, width)
+
+
+def build_rec_batch(crops: Sequence[np.ndarray], settings: RecSettings) -> np.ndarray:
+    """N×3×H×W float32 recogniser input, W from :func:`rec_batch_width`."""
+    _, height, _ = settings.image_shape
+    return _stack(crops, height, rec_batch_width(crops, settings))
+
+
+def _stack(crops: Sequence[np.ndarray], height: int, width: int) -> np.ndarray:
+    batch = np.empty((len(crops), 3, height, width), dtype=np.float32)
+    for index, crop in enumerate(crops):
+        batch[index] = resize_norm_crop(crop, height, width)
+    return batch

