@@ -1,0 +1,128 @@
+"""End-to-end OCR timing: ptocr against RapidOCR (onnxruntime) on the same three models and settings.
+
+Both engines run back to back in one process over every image of a folder, alternating per image so
+that machine drift hits both alike, after a warm-up pass. Prints per-image medians, totals and the ratio.
+
+    python benchmarks/e2e.py [FOLDER] [--threads N] [--repeat R]
+
+RapidOCR is timed when `rapidocr_onnxruntime` is installed (`pip install -e .[bench]`); it is pointed at
+the ONNX files of ptocr's model store (the same published files it ships) and configured like PaddleOCR
+2.x: det limit 960 (max side), ImageNet mean/std, box_thresh 0.6, unclip 1.5, no dilation, and none of
+its own letterboxing or resizing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp"}
+DEFAULT_FOLDER = Path(__file__).resolve().parents[2] / "shared" / "images"
+
+
+def list_images(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
+
+
+def make_ptocr(threads: int) -> Callable[[np.ndarray], int]:
+    import torch
+
+    import ptocr
+
+    torch.set_num_threads(threads)
+    ocr = ptocr.OCR()
+    return lambda image: len(ocr(image))
+
+
+def make_rapidocr(threads: int) -> Callable[[np.ndarray], int] | None:
+    try:
+        import yaml
+        from rapidocr_onnxruntime import RapidOCR
+        from rapidocr_onnxruntime.main import DEFAULT_CFG_PATH
+    except ImportError:
+        return None
+    from ptocr.store import ModelStore
+
+    store = ModelStore()
+    config = yaml.safe_load(Path(DEFAULT_CFG_PATH).read_text())
+    config["Global"].update(
+        text_score=0.5, min_height=0, width_height_ratio=-1, max_side_len=10**9, min_side_len=0,
+        intra_op_num_threads=threads, inter_op_num_threads=1,
+    )
+    config["Det"].update(
+        model_path=str(store.path("ch_PP-OCRv4_det", "onnx")), limit_side_len=960, limit_type="max",
+        mean=[0.485, 0.456, 0.406], std=[0.229, 0.224, 0.225], thresh=0.3, box_thresh=0.6,
+        unclip_ratio=1.5, use_dilation=False, score_mode="fast", intra_op_num_threads=threads,
+        inter_op_num_threads=1,
+    )
+    config["Cls"].update(model_path=str(store.path("ch_ppocr_mobile_v2.0_cls", "onnx")),
+                         intra_op_num_threads=threads, inter_op_num_threads=1)
+    config["Rec"].update(model_path=str(store.path("ch_PP-OCRv4_rec", "onnx")),
+                         intra_op_num_threads=threads, inter_op_num_threads=1)
+    with tempfile.NamedTemporaryFile("w", suffix=".yaml", delete=False) as handle:
+        yaml.safe_dump(config, handle)
+    # RapidOCR resolves model paths relative to its package; ours are absolute, so undo that step.
+    import rapidocr_onnxruntime.main as rapid_main
+
+    rapid_main.update_model_path = lambda cfg: cfg
+    engine = RapidOCR(config_path=handle.name)
+
+    def run(image: np.ndarray) -> int:
+        result, _ = engine(image, box_thresh=0.6, unclip_ratio=1.5, text_score=0.5)
+        return len(result or [])
+
+    return run
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("folder", nargs="?", type=Path, default=DEFAULT_FOLDER)
+    parser.add_argument("--threads", type=int, default=2, help="CPU threads for each engine (default 2)")
+    parser.add_argument("--repeat", type=int, default=1, help="timed passes over the folder (default 1)")
+    args = parser.parse_args(argv)
+
+    import cv2
+
+    paths = list_images(args.folder)
+    if not paths:
+        print(f"no images under {args.folder}", file=sys.stderr)
+        return 2
+    images = [cv2.imread(str(p)) for p in paths]  # decoding is not timed: both engines get arrays
+    engines = {"ptocr": make_ptocr(args.threads)}
+    rapid = make_rapidocr(args.threads)
+    if rapid is not None:
+        engines["rapidocr_onnxruntime"] = rapid
+    else:
+        print("rapidocr_onnxruntime is not installed: timing ptocr alone", file=sys.stderr)
+
+    for run in engines.values():  # warm-up: first calls allocate and pick kernels
+        for image in images[:5]:
+            run(image)
+    per_image: dict[str, list[float]] = {name: [] for name in engines}
+    lines: dict[str, int] = dict.fromkeys(engines, 0)
+    for _ in range(args.repeat):
+        for image in images:
+            for name, run in engines.items():
+                start = time.perf_counter()
+                lines[name] += run(image)
+                per_image[name].append(time.perf_counter() - start)
+
+    print(f"{len(images)} images × {args.repeat} pass(es) from {args.folder}, {args.threads} threads")
+    print(f"{'engine':<22}{'median/image':>14}{'total':>10}{'lines':>8}")
+    for name, times in per_image.items():
+        print(f"{name:<22}{statistics.median(times) * 1000:>11.1f} ms{sum(times):>9.2f}s{lines[name]:>8}")
+    if rapid is not None:
+        ratio = sum(per_image["rapidocr_onnxruntime"]) / sum(per_image["ptocr"])
+        print(f"total time ratio rapidocr_onnxruntime / ptocr = {ratio:.2f} (>1 means ptocr is faster)")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
