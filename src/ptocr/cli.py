@@ -106,11 +106,11 @@ def _ocr(argv: list[str]) -> int:
             try:
                 lines = engine(path)
             except (ImageDecodeError, OSError) as exc:  # this image; go on with the others
-                _error(f"{path}: {_reason(exc, path)}")
+                _error(_reason(exc, path))
                 failed = True
                 continue
             except PtocrError as exc:  # the models themselves: every other image would fail alike
-                _error(f"{path}: {_reason(exc, path)}")
+                _error(_reason(exc, path))
                 return 1
             _emit(path, [line.to_dict() for line in lines], args.format)
     return 1 if failed else 0
@@ -144,9 +144,11 @@ def _expand(arg: str) -> Iterator[tuple[str, str | None]]:
 
 
 def _reason(exc: BaseException, path: str) -> str:
+    """The error line after `ptocr: error: `, naming the path once."""
     if isinstance(exc, OSError) and exc.strerror:
-        return exc.strerror[:1].lower() + exc.strerror[1:]
-    return str(exc).removeprefix(f"{path}: ") or type(exc).__name__
+        return f"{path}: {exc.strerror[:1].lower() + exc.strerror[1:]}"
+    message = str(exc) or type(exc).__name__
+    return message if path in message else f"{path}: {message}"
 
 
 def _json_default(value: Any) -> Any:
