@@ -26,26 +26,37 @@ Stride = int | tuple[int, int]
 
 
 class LearnableAffine(nn.Module):
-    """`scale * x + bias` with scalar learnable scale and bias."""
+    """`scale * x + bias` with scalar learnable scale and bias.
 
-    def __init__(self, scale: float = 1.0, bias: float = 0.0) -> None:
+    With `inplace=True` the input is overwritten when no gradient is being recorded: the same two
+    float32 operations, without allocating a new feature map (a third of PP-LCNetV3's inference time
+    goes to these element-wise passes). Only for inputs that are temporaries of the caller.
+    """
+
+    def __init__(self, scale: float = 1.0, bias: float = 0.0, inplace: bool = False) -> None:
         super().__init__()
         self.scale = nn.Parameter(torch.full((1,), scale))
         self.bias = nn.Parameter(torch.full((1,), bias))
+        self.inplace = inplace
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.inplace and not torch.is_grad_enabled():
+            return x.mul_(self.scale).add_(self.bias)
         return self.scale * x + self.bias
 
 
 class AffineHardswish(nn.Module):
-    """Hardswish followed by a learnable affine: PP-LCNetV3's activation."""
+    """Hardswish followed by a learnable affine: PP-LCNetV3's activation. `inplace` as in LearnableAffine."""
 
-    def __init__(self) -> None:
+    def __init__(self, inplace: bool = False) -> None:
         super().__init__()
+        self.inplace = inplace
         self.act = nn.Hardswish()
-        self.lab = LearnableAffine()
+        self.lab = LearnableAffine(inplace=inplace)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.inplace and not torch.is_grad_enabled():
+            return self.lab(F.hardswish(x, inplace=True))
         return self.lab(self.act(x))
 
 
@@ -86,9 +97,10 @@ class RepLayer(nn.Module):
             self.conv_1x1 = (
                 ConvBNAct(in_channels, out_channels, 1, stride, 0, groups) if kernel_size > 1 else None
             )
-        self.lab = LearnableAffine()
+        # Both act on the layer's own temporaries, so they may work in place during inference.
+        self.lab = LearnableAffine(inplace=True)
         # PaddleOCR skips the activation only for the integer stride 2; a (2, 1) stride keeps it.
-        self.act = AffineHardswish() if stride != 2 else None
+        self.act = AffineHardswish(inplace=True) if stride != 2 else None
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if self.deploy:
