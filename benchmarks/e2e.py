@@ -23,12 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp"}
 DEFAULT_FOLDER = Path(__file__).resolve().parents[2] / "shared" / "images"
-
-
-def list_images(folder: Path) -> list[Path]:
-    return sorted(p for p in folder.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
 
 
 def make_ptocr(threads: int) -> Callable[[np.ndarray], int]:
@@ -90,7 +85,9 @@ def main(argv: list[str] | None = None) -> int:
 
     import cv2
 
-    paths = list_images(args.folder)
+    from ptocr.pipeline import find_images
+
+    paths = find_images(args.folder)
     if not paths:
         print(f"no images under {args.folder}", file=sys.stderr)
         return 2

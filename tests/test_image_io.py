@@ -13,14 +13,12 @@ import pytest
 from PIL import Image
 
 from ptocr.errors import ImageDecodeError, PtocrError
-from ptocr.pipeline import load_image
+from ptocr.pipeline import find_images, load_image
 
-SHARED = Path(__file__).resolve().parents[1].parent / "shared"
+from .paths import SHARED
+
 IMAGE_DIR = SHARED / "images"
-IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff", ".webp"}
-SHARED_IMAGES = (
-    sorted(p for p in IMAGE_DIR.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES) if IMAGE_DIR.is_dir() else []
-)
+SHARED_IMAGES = find_images(IMAGE_DIR) if IMAGE_DIR.is_dir() else []
 # Files that are not what their name says or that carry alpha: they must still decode like cv2.imread.
 TRICKY = ("imgs_en/img_12.jpg", "imgs_words/chinese_traditional/chinese_cht_1.png")
 

@@ -34,7 +34,8 @@ from ptocr.pipeline import (
     sort_boxes,
 )
 
-SHARED = Path(__file__).resolve().parents[1].parent / "shared"
+from .paths import SHARED
+
 REFERENCE = SHARED / "reference"
 TENSORS = REFERENCE / "tensors"
 DICTIONARY = SHARED / "dicts" / "ppocr_keys_v1.txt"

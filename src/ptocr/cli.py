@@ -19,9 +19,6 @@ from .errors import ImageDecodeError, PtocrError
 from .store import ModelStore
 from .zoo import DEFAULT_MODELS, FORMATS
 
-#: Files a folder argument expands to (recursively, sorted). A file named explicitly is read whatever its suffix.
-IMAGE_SUFFIXES = frozenset({".bmp", ".dib", ".jpe", ".jpeg", ".jpg", ".png", ".tif", ".tiff", ".webp"})
-
 _EPILOG = """\
 model cache:
   ptocr models {list,pull,import,path} ...   see `ptocr models --help`
@@ -130,9 +127,11 @@ def _make_engine(args: argparse.Namespace) -> Any:
 
 def _expand(arg: str) -> Iterator[tuple[str, str | None]]:
     """``(path, None)`` for each image ``arg`` names, or ``(arg, problem)``."""
+    from .pipeline.image_io import IMAGE_SUFFIXES, find_images  # the pipeline package imports torch
+
     path = Path(arg)
     if path.is_dir():
-        images = sorted(p for p in path.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
+        images = find_images(path)
         if not images:
             yield arg, f"no image files ({', '.join(sorted(IMAGE_SUFFIXES))}) in this folder"
         for image in images:

@@ -15,7 +15,7 @@ from ptocr.pipeline.db_postprocess import (
     reading_order,
     sort_boxes,
 )
-from ptocr.pipeline.image_io import MAX_IMAGE_PIXELS, ImageInput, load_image
+from ptocr.pipeline.image_io import IMAGE_SUFFIXES, MAX_IMAGE_PIXELS, ImageInput, find_images, load_image
 from ptocr.pipeline.preprocess import (
     DetShape,
     aspect_ratio_order,
@@ -31,6 +31,7 @@ from ptocr.pipeline.settings import ClsSettings, DetSettings, OCRSettings, RecSe
 from ptocr.pipeline.system import OCRSystem
 
 __all__ = [
+    "IMAGE_SUFFIXES",
     "MAX_IMAGE_PIXELS",
     "CTCDecoder",
     "ClsSettings",
@@ -48,6 +49,7 @@ __all__ = [
     "build_rec_batch",
     "det_resize_target",
     "filter_det_boxes",
+    "find_images",
     "load_image",
     "order_points_clockwise",
     "preprocess_det",

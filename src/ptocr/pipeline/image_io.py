@@ -11,6 +11,7 @@ from __future__ import annotations
 import io
 import os
 import warnings
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -22,6 +23,13 @@ ImageInput = str | os.PathLike[str] | bytes | bytearray | memoryview | np.ndarra
 
 # Refuse anything larger before decoding it: 2**28 pixels is already ~800 MB as BGR uint8.
 MAX_IMAGE_PIXELS: int = 2**28
+#: File suffixes a folder is searched for (an image named explicitly is read whatever its suffix).
+IMAGE_SUFFIXES = frozenset({".bmp", ".dib", ".jpe", ".jpeg", ".jpg", ".png", ".tif", ".tiff", ".webp"})
+
+
+def find_images(folder: str | os.PathLike[str]) -> list[Path]:
+    """The image files under ``folder``, recursively, sorted."""
+    return sorted(p for p in Path(folder).rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
 
 
 def load_image(source: ImageInput, max_pixels: int = MAX_IMAGE_PIXELS) -> np.ndarray:
