@@ -15,6 +15,7 @@ import ptocr
 from ptocr import cli
 from ptocr.errors import ImageDecodeError, ModelStoreError, WeightsMismatchError
 from ptocr.store import ModelStore, sha256_file
+from ptocr.zoo import list_records as list_models
 
 from .test_store import CONTENT, ONNX, FakeFetcher, NoNetwork, build_wheel, make_records
 
@@ -85,12 +86,26 @@ def test_jsonl_output(capsys: pytest.CaptureFixture[str], images: Path) -> None:
     assert "文字" in line  # ensure_ascii=False
     (engine,) = FakeOCR.instances
     assert engine.kwargs == {
-        "det_model": "ch_PP-OCRv4_det",
-        "rec_model": "ch_PP-OCRv4_rec",
-        "cls_model": "ch_ppocr_mobile_v2.0_cls",
+        "det_model": None,
+        "rec_model": None,
+        "cls_model": None,
+        "lang": "ch",
+        "version": "PP-OCRv4",
         "use_angle_cls": True,
         "device": "cpu",
     }
+
+
+def test_language_and_version_reach_the_engine(capsys: pytest.CaptureFixture[str], images: Path) -> None:
+    code, _, err = run(capsys, "--lang", "fr", "--version", "PP-OCRv3", "--rec-model", "latin_PP-OCRv3_rec",
+                       str(images / "b.png"))  # fmt: skip
+    assert (code, err) == (0, "")
+    (engine,) = FakeOCR.instances
+    assert (engine.kwargs["lang"], engine.kwargs["version"], engine.kwargs["rec_model"]) == (
+        "fr", "PP-OCRv3", "latin_PP-OCRv3_rec"
+    )
+    code, _, err = run(capsys, "--version", "PP-OCRv9", str(images / "b.png"))
+    assert code == 2 and "invalid choice: 'PP-OCRv9'" in err
 
 
 def test_folders_expand_recursively_sorted_to_images_only(capsys, images: Path) -> None:
@@ -185,12 +200,17 @@ def test_models_list_real_catalogue(capsys) -> None:
     code, out, err = run(capsys, "models", "list")
     assert (code, err) == (0, "")
     lines = out.splitlines()
-    assert lines[0].split() == ["NAME", "TASK", "VERSION", "LANG", "FORMATS", "CACHED"]
-    assert [line.split() for line in lines[1:]] == [
-        ["ch_PP-OCRv4_det", "det", "PP-OCRv4", "ch", "paddle,onnx", "-"],
-        ["ch_PP-OCRv4_rec", "rec", "PP-OCRv4", "ch", "paddle,onnx", "-"],
-        ["ch_ppocr_mobile_v2.0_cls", "cls", "PP-OCR", "ch", "paddle,onnx", "-"],
-    ]
+    assert lines[0].split() == ["NAME", "TASK", "VERSION", "LANG", "SIZE", "FORMATS", "SHA256", "CACHED"]
+    rows = {line.split()[0]: line.split()[1:-1] for line in lines[1:]}
+    assert sorted(rows) == list_models()
+    assert rows["ch_PP-OCRv4_det"] == ["det", "PP-OCRv4", "ch", "mobile", "paddle,onnx", "pinned"]
+    assert rows["ch_ppocr_server_v2.0_rec"] == ["rec", "PP-OCR", "ch", "server", "paddle", "tofu"]
+    assert rows["latin_PP-OCRv3_rec"] == ["rec", "PP-OCRv3", "latin", "mobile", "paddle", "pinned"]
+    code, out, _ = run(capsys, "models", "list", "--task", "det", "--version", "PP-OCRv3")
+    names = [line.split()[0] for line in out.splitlines()[1:]]
+    assert names == ["ch_PP-OCRv3_det", "en_PP-OCRv3_det", "ml_PP-OCRv3_det"]
+    code, out, _ = run(capsys, "models", "list", "--lang", "korean")
+    assert [line.split()[0] for line in out.splitlines()[1:]] == list_models(lang="korean")
 
 
 @pytest.fixture
@@ -217,8 +237,8 @@ def test_models_pull_path_and_list(capsys, fake_store: dict[str, Any]) -> None:
     code, out, _ = run(capsys, "models", "list")
     rows = [line.split() for line in out.splitlines()[1:]]
     assert rows == [
-        ["fake_cls", "cls", "t", "en", "paddle,onnx", "-"],
-        ["fake_det", "det", "t", "en", "paddle,onnx", "paddle,onnx"],
+        ["fake_cls", "cls", "t", "en", "mobile", "paddle,onnx", "pinned", "-"],
+        ["fake_det", "det", "t", "en", "mobile", "paddle,onnx", "pinned", "paddle,onnx"],
     ]
 
 

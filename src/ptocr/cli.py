@@ -1,8 +1,8 @@
 """The ``ptocr`` command: OCR of images and folders, and ``ptocr models ...`` to manage the model cache.
 
-``ptocr IMAGE_OR_DIR...`` and ``ptocr models COMMAND`` share one command line: a first argument
-``models`` selects the model commands, so an image or folder literally named ``models`` is passed as
-``./models``. The OCR engine (and with it torch) is imported only when there is an image to read.
+``ptocr IMAGE_OR_DIR...``, ``ptocr models COMMAND`` and ``ptocr convert SRC DST`` share one command line: a
+first argument ``models`` or ``convert`` selects those commands, so an image or folder literally named so is
+passed as ``./models``. The OCR engine (and with it torch) is imported only when there is an image to read.
 """
 
 from __future__ import annotations
@@ -17,12 +17,16 @@ from typing import Any
 
 from .errors import ImageDecodeError, PtocrError
 from .store import ModelStore
-from .zoo import DEFAULT_MODELS, FORMATS
+from .zoo import FORMATS, TASKS, VERSIONS, choose_models
 
 _EPILOG = """\
-model cache:
-  ptocr models {list,pull,import,path} ...   see `ptocr models --help`
-  An image or folder literally named `models` must be given as `./models`.
+models:
+  --lang/--version choose det, rec and cls models as PaddleOCR 2.x's PaddleOCR(lang=, ocr_version=) does
+  (e.g. `--lang fr --version PP-OCRv3` reads with en_PP-OCRv3_det + latin_PP-OCRv3_rec); --det-model,
+  --rec-model and --cls-model name models explicitly and win.
+  ptocr models {list,pull,import,path} ...   the model cache, see `ptocr models --help`
+  ptocr convert SRC DST.safetensors          any Paddle/ONNX/.pdparams model → safetensors
+  An image or folder literally named `models` or `convert` must be given as `./models`, `./convert`.
 
 exit status: 0 all images read; 1 some input or model failed (one `ptocr: error:` line each on stderr);
 2 bad command line; 130 interrupted.
@@ -35,6 +39,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args[:1] == ["models"]:
             return _models(args[1:])
+        if args[:1] == ["convert"]:
+            return _convert(args[1:])
         return _ocr(args)
     except SystemExit as exc:  # argparse: --help, or a usage error it has already reported
         return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 2)
@@ -75,10 +81,22 @@ def _ocr_parser() -> argparse.ArgumentParser:
         help="jsonl: one JSON object per image (default); text: the image path, then `text<TAB>score` lines",
     )  # fmt: skip
     parser.add_argument("--no-angle-cls", action="store_true", help="skip the 0/180 degree line classifier")
+    parser.add_argument(
+        "--lang", default="ch",
+        help="PaddleOCR language code: ch (default), en, fr, german, japan, korean, ru, ar, hi, ta, … or a script "
+        "group (latin, arabic, cyrillic, devanagari); an unknown code lists the supported ones",
+    )  # fmt: skip
+    parser.add_argument(
+        "--version", dest="ocr_version", choices=VERSIONS, default="PP-OCRv4",
+        help="PaddleOCR model generation (default PP-OCRv4); PaddleOCR falls back to PP-OCRv4 where a version "
+        "has no model for the language",
+    )  # fmt: skip
+    defaults = choose_models()
     for task, what in (("det", "detection"), ("rec", "recognition"), ("cls", "angle classifier")):
         parser.add_argument(
-            f"--{task}-model", metavar="NAME", default=DEFAULT_MODELS[task],
-            help=f"{what} model (default {DEFAULT_MODELS[task]}; `ptocr models list` shows them)",
+            f"--{task}-model", metavar="NAME", default=None,
+            help=f"{what} model (default: chosen by --lang/--version, {getattr(defaults, task)} for ch; "
+            "`ptocr models list` shows them)",
         )  # fmt: skip
     parser.add_argument("--device", default="cpu", help="torch device (default cpu)")
     return parser
@@ -120,6 +138,8 @@ def _make_engine(args: argparse.Namespace) -> Any:
         det_model=args.det_model,
         rec_model=args.rec_model,
         cls_model=args.cls_model,
+        lang=args.lang,
+        version=args.ocr_version,
         use_angle_cls=not args.no_angle_cls,
         device=args.device,
     )
@@ -174,7 +194,12 @@ def _models_parser() -> argparse.ArgumentParser:
         description="Manage the local model cache ($PTOCR_HOME, default ~/.cache/ptocr).",
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    sub.add_parser("list", help="every known model: task, version, language, formats, what is cached")
+    listing = sub.add_parser(
+        "list", help="every known model: task, version, language, size, formats, digests, what is cached"
+    )
+    listing.add_argument("--task", choices=TASKS, help="only det, rec or cls models")
+    listing.add_argument("--lang", help="only models of this language code (as listed)")
+    listing.add_argument("--version", choices=VERSIONS, help="only models of this PaddleOCR generation")
     pull = sub.add_parser("pull", help="download and verify a model's files")
     pull.add_argument("name", metavar="NAME")
     pull.add_argument("--format", choices=(*FORMATS, "all"), default="paddle", help="default paddle")
@@ -192,7 +217,7 @@ def _models(argv: list[str]) -> int:
     store = ModelStore()
     try:
         if args.command == "list":
-            _list(store)
+            _list(store, task=args.task, lang=args.lang, version=args.version)
         elif args.command == "pull":
             formats = store.record(args.name).formats if args.format == "all" else (args.format,)
             for fmt in formats:
@@ -208,16 +233,61 @@ def _models(argv: list[str]) -> int:
     return 0
 
 
-def _list(store: ModelStore) -> None:
-    rows = [("NAME", "TASK", "VERSION", "LANG", "FORMATS", "CACHED")]
+def _list(store: ModelStore, task: str | None = None, lang: str | None = None, version: str | None = None) -> None:
+    """One row per model. SHA256 says whether the Paddle files' digests are published (pinned) or trusted on
+    first use (tofu); CACHED lists the formats with a verified local copy."""
+    rows = [("NAME", "TASK", "VERSION", "LANG", "SIZE", "FORMATS", "SHA256", "CACHED")]
     for name in store.names():
         record = store.record(name)
+        wanted = {"task": task, "lang": lang, "version": version}
+        have = {"task": record.task, "lang": record.language, "version": record.version}
+        if any(value is not None and value != have[key] for key, value in wanted.items()):
+            continue
         cached = [fmt for fmt in record.formats if store.is_cached(name, fmt)]
         formats = ",".join(record.formats)
-        rows.append((name, record.task, record.version, record.language, formats, ",".join(cached) or "-"))
+        digests = "pinned" if record.weights["paddle"].pinned else "tofu"
+        rows.append((name, record.task, record.version, record.language, record.size, formats, digests,
+                     ",".join(cached) or "-"))  # fmt: skip
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]) - 1)]
     for row in rows:
         print("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=False)) + "  " + row[-1])
+
+
+# -- convert -------------------------------------------------------------------------------------------------
+
+
+def _convert_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="ptocr convert",
+        description="Convert a model to a safetensors file of the torch state dict, with the model record as "
+        "metadata; `ptocr.create_model(NAME, weights=DST)` and `--det-model NAME` runs load it back.",
+    )
+    parser.add_argument(
+        "src", metavar="SRC",
+        help="a Paddle inference folder or .pdmodel, an .onnx export, or a trained/distillation .pdparams",
+    )  # fmt: skip
+    parser.add_argument("dst", metavar="DST.safetensors")
+    parser.add_argument(
+        "--model", metavar="NAME",
+        help="the zoo model SRC holds (`ptocr models list`); it decides the architecture and settings",
+    )  # fmt: skip
+    parser.add_argument(
+        "--submodel", metavar="NAME",
+        help="for distillation checkpoints: the sub-model to take (default Student, what PaddleOCR exports)",
+    )  # fmt: skip
+    return parser
+
+
+def _convert(argv: list[str]) -> int:
+    args = _convert_parser().parse_args(argv)
+    from .convert import convert  # imports torch
+
+    try:
+        print(convert(args.src, args.dst, model_name=args.model, submodel=args.submodel), flush=True)
+    except (PtocrError, OSError) as exc:
+        _error(str(exc))
+        return 1
+    return 0
 
 
 if __name__ == "__main__":

@@ -16,20 +16,30 @@ from .pipeline.results import OCRResult, TextLine
 from .pipeline.settings import OCRSettings
 from .pipeline.system import OCRSystem
 from .store import ModelStore
-from .zoo import DEFAULT_MODELS, DetPreprocessing, LinePreprocessing, ModelRecord, get_record
+from .zoo import DetPreprocessing, LinePreprocessing, ModelRecord, choose_models, get_record
+from .zoo.selection import DEFAULT_VERSION
 
 WeightsPath = str | os.PathLike[str] | None
 
 
-def _decoder_for(record: ModelRecord) -> CTCDecoder:
+def _head_width(net: torch.nn.Module) -> int | None:
+    head = getattr(net, "head", None)
+    width = getattr(head, "num_classes", None)
+    return width if isinstance(width, int) else None
+
+
+def _decoder_for(record: ModelRecord, net: torch.nn.Module) -> CTCDecoder:
+    """The CTC decoder of ``record``'s dictionary, checked against the class count of the loaded network."""
     if record.dictionary is None or record.num_classes is None:
         raise ValueError(f"{record.name} is not a CTC recogniser with a dictionary")
+    width = _head_width(net) or record.num_classes
+    use_space_char = record.use_space_char or (record.space_char_from_weights and width == record.num_classes + 1)
     with resources.as_file(resources.files("ptocr.dicts") / record.dictionary) as path:
-        decoder = CTCDecoder.from_dictionary_file(path, use_space_char=record.use_space_char)
-    if decoder.num_classes != record.num_classes:
+        decoder = CTCDecoder.from_dictionary_file(path, use_space_char=use_space_char)
+    if decoder.num_classes != width:
         raise WeightsMismatchError(
             f"{record.name}: dictionary {record.dictionary} gives {decoder.num_classes} classes, "
-            f"the model has {record.num_classes}"
+            f"the model's head has {width}"
         )
     return decoder
 
@@ -64,19 +74,24 @@ class OCR:
     >>> ocr = OCR()                       # ch_PP-OCRv4_det + ch_ppocr_mobile_v2.0_cls + ch_PP-OCRv4_rec
     >>> lines = ocr("receipt.jpg")        # also a BGR numpy array, encoded bytes or a PIL image
     >>> lines[0].text, lines[0].score, lines[0].box
+    >>> OCR(lang="fr", version="PP-OCRv3")  # en_PP-OCRv3_det + latin_PP-OCRv3_rec, as PaddleOCR picks them
 
-    Models are zoo names (`ptocr.list_models()`); `*_weights` point at other copies of their files (a
-    Paddle inference folder or an `.onnx` file). `settings` replaces the whole `OCRSettings` (the
-    default is PaddleOCR 2.x's, with each model's input settings); `use_angle_cls`, when given,
-    overrides that one setting.
+    `lang` and `version` choose the models exactly as PaddleOCR 2.x's ``PaddleOCR(lang=, ocr_version=)``
+    does (`ptocr.zoo.choose_models`); models named explicitly (`det_model=` …, zoo names from
+    `ptocr.list_models()`) win. `*_weights` point at other copies of their files (a Paddle inference folder,
+    an `.onnx` file, a trained `.pdparams` or a converted `.safetensors`). `settings` replaces the whole
+    `OCRSettings` (the default is PaddleOCR 2.x's, with each chosen model's input settings); `use_angle_cls`,
+    when given, overrides that one setting.
     """
 
     def __init__(
         self,
-        det_model: str = DEFAULT_MODELS["det"],
-        rec_model: str = DEFAULT_MODELS["rec"],
-        cls_model: str = DEFAULT_MODELS["cls"],
+        det_model: str | None = None,
+        rec_model: str | None = None,
+        cls_model: str | None = None,
         *,
+        lang: str = "ch",
+        version: str = DEFAULT_VERSION,
         use_angle_cls: bool | None = None,
         settings: OCRSettings | None = None,
         device: str | torch.device = "cpu",
@@ -85,6 +100,10 @@ class OCR:
         cls_weights: WeightsPath = None,
         store: ModelStore | None = None,
     ) -> None:
+        chosen = choose_models(lang, version)
+        det_model = det_model or chosen.det
+        rec_model = rec_model or chosen.rec
+        cls_model = cls_model or chosen.cls
         det_record, rec_record = get_record(det_model), get_record(rec_model)
         for record, task in ((det_record, "det"), (rec_record, "rec")):
             if record.task != task:
@@ -101,11 +120,13 @@ class OCR:
                 raise ValueError(f"{cls_record.name} is a {cls_record.task} model, not a cls model")
             cls_net = create_model(cls_model, cls_weights, store=store)
         self.settings = settings
+        self.models = {"det": det_model, "rec": rec_model, "cls": cls_model if cls_net is not None else None}
+        rec_net = create_model(rec_model, rec_weights, store=store)
         self.system = OCRSystem(
             det_net=create_model(det_model, det_weights, store=store),
             cls_net=cls_net,
-            rec_net=create_model(rec_model, rec_weights, store=store),
-            decoder=_decoder_for(rec_record),
+            rec_net=rec_net,
+            decoder=_decoder_for(rec_record, rec_net),
             settings=settings,
             device=device,
         )
