@@ -14,10 +14,11 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
-__all__ = ["OCR", "OCRSettings", "TextLine", "create_model", "list_models"]
+__all__ = ["OCR", "OCRSettings", "TextLine", "convert", "create_model", "list_models"]
 
 _LAZY = {
     "OCR": "ptocr.ocr",
+    "convert": "ptocr.convert",
     "create_model": "ptocr.factory",
     "list_models": "ptocr.factory",
     "OCRSettings": "ptocr.pipeline.settings",
@@ -25,6 +26,7 @@ _LAZY = {
 }
 
 if TYPE_CHECKING:
+    from .convert import convert
     from .factory import create_model, list_models
     from .ocr import OCR
     from .pipeline.results import TextLine

@@ -1,21 +1,29 @@
 """`create_model` / `list_models`: zoo names → networks with their published weights loaded.
 
-Weights flow file → store → formats (name → array) → models.mapping (structure, strict) → module.
+Weights flow file → store → formats (name → array) → models (placed strictly) → module. Inference files
+(Paddle, ONNX) are placed by structure (`models.mapping`), trained checkpoints by key with explicit rules
+(`models.checkpoint`), and `ptocr.convert`'s safetensors files by torch key.
 """
 
 from __future__ import annotations
 
+import json
 import os
 from typing import Any
 
 import torch
 from torch import nn
 
-from .errors import UnknownModelError
-from .formats import read_weights
+from .errors import ModelFormatError, UnknownModelError, WeightsMismatchError
+from .formats import WeightSet, read_weights
 from .models import build_architecture, list_architectures, load_by_structure
+from .models.checkpoint import load_checkpoint_state, load_trained_checkpoint
 from .store import ModelStore
 from .zoo import ModelRecord, get_record, list_records
+
+#: safetensors metadata keys written by `ptocr.convert` and checked on loading.
+META_ARCHITECTURE = "ptocr.architecture"
+META_KWARGS = "ptocr.architecture_kwargs"
 
 
 def list_models() -> list[str]:
@@ -23,7 +31,8 @@ def list_models() -> list[str]:
     return list_records()
 
 
-def _architecture_kwargs(record: ModelRecord) -> dict[str, Any]:
+def architecture_kwargs(record: ModelRecord) -> dict[str, Any]:
+    """The builder arguments a zoo model needs beyond its architecture name (its class count)."""
     if record.task == "rec":
         return {"num_classes": record.num_classes}
     if record.task == "cls" and record.labels:
@@ -31,36 +40,105 @@ def _architecture_kwargs(record: ModelRecord) -> dict[str, Any]:
     return {}
 
 
+def resolve_model_name(name: str) -> tuple[str, dict[str, Any], ModelRecord | None]:
+    """`(architecture, builder kwargs, zoo record or None)` of a zoo model or bare architecture name."""
+    if name in list_records():
+        record = get_record(name)
+        return record.architecture, architecture_kwargs(record), record
+    if name in list_architectures():
+        return name, {}, None
+    get_record(name)  # raises UnknownModelError with close matches
+    raise UnknownModelError(f"unknown model {name!r}")
+
+
+def _safetensors_architecture(
+    weight_set: WeightSet, architecture: str, kwargs: dict[str, Any], record: ModelRecord | None
+) -> dict[str, Any]:
+    """Checks a converted file was made for `architecture`; the builder kwargs to use."""
+    stored = weight_set.metadata.get(META_ARCHITECTURE)
+    if stored is None:
+        raise ModelFormatError(
+            f"{weight_set.source}: no {META_ARCHITECTURE} in its metadata: not written by ptocr.convert"
+        )
+    if stored != architecture:
+        raise WeightsMismatchError(
+            f"{weight_set.source}: holds weights of architecture {stored!r}, not {architecture!r}"
+        )
+    try:
+        stored_kwargs = json.loads(weight_set.metadata.get(META_KWARGS, "{}"))
+    except json.JSONDecodeError:
+        stored_kwargs = None
+    if not isinstance(stored_kwargs, dict):
+        raise ModelFormatError(f"{weight_set.source}: malformed {META_KWARGS} metadata")
+    if record is None:
+        return stored_kwargs  # a bare architecture name: the file says how it was configured
+    if stored_kwargs != kwargs:
+        raise WeightsMismatchError(
+            f"{weight_set.source}: was converted with {stored_kwargs}, but {record.name} needs {kwargs}"
+        )
+    return kwargs
+
+
+def load_weight_set(
+    architecture: str,
+    kwargs: dict[str, Any],
+    record: ModelRecord | None,
+    weight_set: WeightSet,
+    *,
+    submodel: str | None = None,
+) -> tuple[nn.Module, dict[str, Any]]:
+    """The deploy module of `architecture` holding `weight_set`, and the builder kwargs it was built with."""
+    if submodel is not None and weight_set.format != "paddle-checkpoint":
+        raise ModelFormatError(
+            f"{weight_set.source}: submodel= applies to distillation checkpoints (.pdparams), not {weight_set.format}"
+        )
+    if weight_set.format == "paddle-checkpoint":
+        model, _report = load_trained_checkpoint(
+            architecture, weight_set.tensors, submodel=submodel, source=weight_set.source, **kwargs
+        )
+        return model.eval(), kwargs
+    if weight_set.format == "safetensors":
+        kwargs = _safetensors_architecture(weight_set, architecture, kwargs, record)
+        model = build_architecture(architecture, deploy=True, **kwargs)
+        load_checkpoint_state(model, weight_set.tensors, source=weight_set.source)
+        return model.eval(), kwargs
+    # Published inference files hold re-parameterised (fused) layers, so the deploy form is built.
+    model = build_architecture(architecture, deploy=True, **kwargs)
+    load_by_structure(model, weight_set.tensors, torch.zeros(model.example_input_shape))
+    return model.eval(), kwargs
+
+
 def create_model(
     name: str,
     weights: str | os.PathLike[str] | None = None,
     *,
+    submodel: str | None = None,
     store: ModelStore | None = None,
 ) -> nn.Module:
     """A network in eval mode, ready for inference.
 
     `name` is a zoo model (`list_models()`) or a bare architecture (`ptocr.models.list_architectures()`).
-    `weights` is a Paddle inference folder (`inference.pdmodel` + `.pdiparams`), its `.pdmodel`, or an
-    `.onnx` export; `None` takes a zoo model's published weights from the model store (fetched and
-    verified on first use) and leaves a bare architecture randomly initialised.
+    `weights` is any of:
 
-    `forward(x)` takes the pre-processed float32 N×3×H×W batch and returns what PaddlePaddle's inference
-    program returns: det N×1×H×W probabilities, rec N×T×C softmax probabilities, cls N×2 probabilities.
+    - a Paddle inference folder (`inference.pdmodel` + `.pdiparams`) or its `.pdmodel`, or an `.onnx` export;
+    - a trained checkpoint `*.pdparams`, or a folder without inference files holding exactly one of
+      `best_accuracy.pdparams` / `student.pdparams` / `model.pdparams`; of a distillation checkpoint the
+      `Student` sub-model is loaded (PaddleOCR's inference model) unless `submodel` names another;
+    - a `.safetensors` file written by `ptocr.convert` for the same architecture;
+    - `None`: a zoo model's published weights from the model store (fetched and verified on first use);
+      a bare architecture stays randomly initialised.
+
+    Loading is strict: a file for another architecture raises WeightsMismatchError naming the first
+    tensor that differs. `forward(x)` takes the pre-processed float32 N×3×H×W batch and returns what
+    PaddlePaddle's inference program returns: det N×1×H×W probabilities, rec N×T×C softmax probabilities,
+    cls N×2 probabilities.
     """
-    record: ModelRecord | None = None
-    if name in list_records():
-        record = get_record(name)
-        architecture, kwargs = record.architecture, _architecture_kwargs(record)
-    elif name in list_architectures():
-        architecture, kwargs = name, {}
-    else:
-        get_record(name)  # raises UnknownModelError with close matches
-        raise UnknownModelError(f"unknown model {name!r}")
-    # Published inference files hold re-parameterised (fused) layers, so the deploy form is built.
-    model = build_architecture(architecture, deploy=True, **kwargs)
+    architecture, kwargs, record = resolve_model_name(name)
     if weights is None and record is not None:
         weights = (store or ModelStore()).path(record.name, "paddle")
-    if weights is not None:
-        weight_set = read_weights(weights)
-        load_by_structure(model, weight_set.tensors, torch.zeros(model.example_input_shape))
-    return model.eval()
+    if weights is None:
+        if submodel is not None:
+            raise ModelFormatError("submodel= applies to distillation checkpoints (.pdparams); no weights were given")
+        return build_architecture(architecture, deploy=True, **kwargs).eval()
+    model, _kwargs = load_weight_set(architecture, kwargs, record, read_weights(weights), submodel=submodel)
+    return model

@@ -1,11 +1,13 @@
-"""Readers that turn model files into `WeightSet`s: Paddle parameter names → numpy arrays.
+"""Readers that turn model files into `WeightSet`s: parameter names → numpy arrays.
 
-Nothing here knows about torch modules; `ptocr.models.mapping` places a WeightSet onto a module.
+Nothing here knows about torch modules: `ptocr.models.mapping` places inference weights onto a module by
+structure, `ptocr.models.checkpoint` places trained checkpoints by key.
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -15,24 +17,33 @@ import numpy as np
 from ..errors import ModelFormatError
 from .onnx_reader import read_onnx_weights
 from .paddle import read_paddle_inference, read_structured_names
+from .pdparams import TRAINING_STATE_SUFFIXES, read_pdparams, refuse_training_state
 from .program import PaddleOp, PaddleProgram, TensorSpec, parse_program
 from .safe_pickle import safe_loads
+from .safetensors_file import read_safetensors
 from .tensor_stream import read_tensor_stream
 
-WeightFormat = Literal["paddle-inference", "onnx"]
+#: "paddle-inference" and "onnx" are keyed by use order (placed by structure); "paddle-checkpoint" by
+#: Paddle state-dict key (placed by `ptocr.models.checkpoint`'s rules); "safetensors" by torch key.
+WeightFormat = Literal["paddle-inference", "onnx", "paddle-checkpoint", "safetensors"]
 
 _PROGRAM_NAMES = ("inference.pdmodel", "model.pdmodel")
+#: Checkpoints PaddleOCR's trainer and its published `*_train.tar` archives hold, in the order looked for.
+CHECKPOINT_NAMES = ("best_accuracy.pdparams", "student.pdparams", "model.pdparams")
 
 
 @dataclass(frozen=True)
 class WeightSet:
-    """Weights read from a file, in the order the network uses them (its structure, not its names)."""
+    """Weights read from a file. Inference formats list them in the order the network uses them (their
+    names are not reliable); checkpoints and safetensors files in file order, keyed by state-dict key."""
 
     tensors: dict[str, np.ndarray]
     format: WeightFormat
     source: str
     program: PaddleProgram | None = None
     structured_names: dict[str, str] = field(default_factory=dict)
+    #: The safetensors header metadata (`ptocr.convert` records the architecture there).
+    metadata: Mapping[str, str] = field(default_factory=dict)
 
     def __len__(self) -> int:
         return len(self.tensors)
@@ -47,20 +58,51 @@ def _paddle_folder_files(folder: Path) -> tuple[Path, Path] | None:
     return None
 
 
+def _folder_checkpoint(folder: Path) -> Path | None:
+    """The one trained checkpoint of a folder that holds no inference files, if there is one."""
+    found = [folder / name for name in CHECKPOINT_NAMES if (folder / name).is_file()]
+    if len(found) > 1:
+        names = ", ".join(p.name for p in found)
+        raise ModelFormatError(f"{folder}: holds several checkpoints ({names}): pass the one to load")
+    return found[0] if found else None
+
+
 def read_weights(path: str | os.PathLike[str]) -> WeightSet:
-    """Reads a Paddle inference folder (or its `.pdmodel`), or an `.onnx` file."""
+    """Reads model weights from any of the files ptocr knows.
+
+    - a Paddle inference folder (`inference.pdmodel` + `.pdiparams` [+ `.info`]) or its `.pdmodel`;
+    - an `.onnx` file;
+    - a trained checkpoint `*.pdparams`, or a folder without inference files that holds exactly one of
+      `best_accuracy.pdparams`, `student.pdparams`, `model.pdparams`;
+    - a `.safetensors` file written by `ptocr.convert`.
+
+    `.pdopt` / `.states` files are refused: they hold optimizer and training state, not weights.
+    """
     path = Path(path)
     if not path.exists():
         raise ModelFormatError(f"{path}: no such file or folder")
-    if path.is_file() and path.suffix == ".onnx":
-        return WeightSet(read_onnx_weights(path), "onnx", str(path))
+    if path.is_file():
+        refuse_training_state(path)
+        if path.suffix == ".onnx":
+            return WeightSet(read_onnx_weights(path), "onnx", str(path))
+        if path.suffix == ".pdparams":
+            return WeightSet(read_pdparams(path), "paddle-checkpoint", str(path))
+        if path.suffix == ".safetensors":
+            tensors, metadata = read_safetensors(path)
+            return WeightSet(tensors, "safetensors", str(path), metadata=metadata)
     folder = path.parent if path.is_file() and path.suffix in (".pdmodel", ".pdiparams") else path
     files = _paddle_folder_files(folder) if folder.is_dir() else None
     if files is None:
-        if path.suffix == ".pdparams":
-            raise ModelFormatError(f"{path}: trained checkpoints (.pdparams) are not supported yet")
+        checkpoint = _folder_checkpoint(folder) if path.is_dir() else None
+        if checkpoint is not None:
+            return WeightSet(read_pdparams(checkpoint), "paddle-checkpoint", str(checkpoint))
+        state_files = (
+            sorted(p.name for p in folder.iterdir() if p.suffix in TRAINING_STATE_SUFFIXES) if folder.is_dir() else []
+        )
+        hint = f" ({', '.join(state_files)} hold training state, not weights)" if state_files else ""
         raise ModelFormatError(
-            f"{path}: not a model: expected a folder with inference.pdmodel + inference.pdiparams, or an .onnx file"
+            f"{path}: not a model: expected a folder with inference.pdmodel + inference.pdiparams, an .onnx, "
+            f".pdparams or .safetensors file{hint}"
         )
     program_path, params_path = files
     program, tensors = read_paddle_inference(program_path, params_path)
@@ -70,6 +112,7 @@ def read_weights(path: str | os.PathLike[str]) -> WeightSet:
 
 
 __all__ = [
+    "CHECKPOINT_NAMES",
     "PaddleOp",
     "PaddleProgram",
     "TensorSpec",
@@ -77,6 +120,8 @@ __all__ = [
     "parse_program",
     "read_onnx_weights",
     "read_paddle_inference",
+    "read_pdparams",
+    "read_safetensors",
     "read_structured_names",
     "read_tensor_stream",
     "read_weights",

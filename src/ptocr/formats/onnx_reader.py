@@ -3,25 +3,196 @@
 paddle2onnx stores every Paddle parameter as a `Constant` node (or an initializer) under its Paddle
 name, next to helper constants it makes itself (shapes, scalars of decomposed ops). Parameters are
 returned in the order the graph first consumes them, which follows the Paddle program's op order.
+
+Recurrent layers are the exception. One Paddle `rnn` op (a stacked, possibly bidirectional LSTM or GRU)
+takes its whole weight list at once, every weight of every layer and direction first, then every bias;
+paddle2onnx turns it into one ONNX `LSTM`/`GRU` node per layer and feeds each from that layer's Paddle
+tensors, regrouped and re-gated by helper nodes (or, after constant folding, from ready-made
+`W`/`R`/`B` tensors in ONNX's layout and gate order). For such nodes the reader returns what the Paddle
+program holds: the stack's tensors in Paddle's layout, gate order and weight-list order, at the place
+the stack first consumes a weight, so that one structural mapping serves both formats.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from ..errors import ModelFormatError
 
-# Constants paddle2onnx synthesises: `p2o.helper.constant.N`, `Constant@N`, `fill_constant_N.tmp_0`
-# and other temporaries. They are not weights of the network.
-_HELPER_NAME = re.compile(r"^(p2o\.|Constant@)|\.tmp_\d+$")
+if TYPE_CHECKING:
+    import onnx
+
+# Constants paddle2onnx synthesises: `p2o.helper.constant.N`, `Constant@N`, `Constant_N` (older
+# releases: scalars of decomposed activations, zero initial RNN states), `fill_constant_N.tmp_0` and
+# other temporaries. They are not weights of the network.
+_HELPER_NAME = re.compile(r"^(p2o\.|Constant@|Constant_\d+$)|\.tmp_\d+$")
 _MAX_ONNX_BYTES = 2 * 1024 * 1024 * 1024
+
+
+# Gate blocks per recurrent op: how many, and which ONNX blocks make Paddle's (= torch's) order.
+# LSTM: ONNX i, o, f, c → Paddle i, f, c, o. GRU: ONNX z, r, h → Paddle r, z, c.
+_RECURRENT_GATES: dict[str, tuple[int, tuple[int, ...]]] = {"LSTM": (4, (0, 2, 3, 1)), "GRU": (3, (1, 0, 2))}
+# Ops paddle2onnx puts between the layers of one stacked rnn op (Transpose, then Reshape to N×T×dirs·H).
+# A separate Paddle rnn op ends in an Identity node, which keeps two stacks apart.
+_LAYER_JOINS = frozenset({"Transpose", "Reshape"})
 
 
 def _is_parameter(name: str, array: np.ndarray) -> bool:
     return array.dtype.kind == "f" and not _HELPER_NAME.search(name)
+
+
+@dataclass
+class _RecurrentStack:
+    """The ONNX nodes (one per layer) that come from one Paddle `rnn` op."""
+
+    nodes: list[onnx.NodeProto]
+    #: Graph constants standing for the stack's weights; the first one met emits the whole stack.
+    sources: set[str] = field(default_factory=set)
+    weights: list[tuple[str, np.ndarray]] = field(default_factory=list)
+    biases: list[tuple[str, np.ndarray]] = field(default_factory=list)
+
+    def tensors(self) -> list[tuple[str, np.ndarray]]:
+        """Paddle's weight-list order: weights of all layers and directions, then their biases."""
+        return self.weights + self.biases
+
+
+def _recurrent_stacks(graph: onnx.GraphProto, producers: dict[str, onnx.NodeProto]) -> list[_RecurrentStack]:
+    """Recurrent nodes grouped into stacks: a node whose input is the previous layer's output, passed
+    only through paddle2onnx's Transpose/Reshape joint, continues that layer's stack."""
+    stack_of_output: dict[str, _RecurrentStack] = {}
+    stacks: list[_RecurrentStack] = []
+    for node in graph.node:
+        if node.op_type not in _RECURRENT_GATES or not node.input or not node.output:
+            continue
+        name, walked = node.input[0], set()
+        while name not in walked and name in producers and producers[name].op_type in _LAYER_JOINS:
+            walked.add(name)  # a malformed graph may loop
+            name = producers[name].input[0] if producers[name].input else ""
+        stack = stack_of_output.get(name)
+        if stack is None or stack.nodes[-1].op_type != node.op_type:
+            stack = _RecurrentStack([])
+            stacks.append(stack)
+        stack.nodes.append(node)
+        stack_of_output[node.output[0]] = stack
+    return stacks
+
+
+def _constant_sources(start: str, producers: dict[str, onnx.NodeProto], constants: dict[str, np.ndarray]) -> list[str]:
+    """Floating-point constants `start` is computed from, depth first, inputs left to right."""
+    found: list[str] = []
+    seen: set[str] = set()
+    pending = [start]
+    while pending:
+        name = pending.pop()
+        if name in seen:
+            continue
+        seen.add(name)
+        if name in constants:
+            if constants[name].dtype.kind == "f":
+                found.append(name)
+        elif name in producers and producers[name].op_type not in _RECURRENT_GATES:
+            pending.extend(reversed(producers[name].input))
+    return found
+
+
+def _regate(array: np.ndarray, op_type: str) -> np.ndarray:
+    """Gate blocks (stacked along axis 0) from ONNX's order to Paddle's."""
+    gates, onnx_to_paddle = _RECURRENT_GATES[op_type]
+    blocks = np.split(array, gates, axis=0)
+    return np.ascontiguousarray(np.concatenate([blocks[i] for i in onnx_to_paddle], axis=0))
+
+
+def _add_folded_layer(
+    stack: _RecurrentStack, node: onnx.NodeProto, layer: int, constants: dict[str, np.ndarray], what: str
+) -> None:
+    """A layer whose W [dirs, G·H, I], R [dirs, G·H, H], B [dirs, 2·G·H] are stored in ONNX's layout."""
+    gates = _RECURRENT_GATES[node.op_type][0]
+    directions = _directions(node)
+    w, r, b = (node.input[i] if len(node.input) > i else "" for i in (1, 2, 3))
+    if r not in constants or (b and b not in constants):
+        raise ModelFormatError(f"{what}: {node.op_type} node {node.name!r} mixes stored and computed weights")
+    w_all, r_all = constants[w], constants[r]
+    hidden = r_all.shape[-1] if r_all.ndim == 3 else 0
+    rows = gates * hidden
+    # ONNX's B is optional (zero biases); the Paddle program always holds them.
+    b_all = constants[b] if b else np.zeros((len(directions), 2 * rows), w_all.dtype)
+    expected = (len(directions), rows)
+    if not hidden or w_all.ndim != 3 or w_all.shape[:2] != expected or r_all.shape[:2] != expected:
+        raise ModelFormatError(f"{what}: {node.op_type} node {node.name!r} has malformed weights")
+    if b_all.shape != (len(directions), 2 * rows):
+        raise ModelFormatError(f"{what}: {node.op_type} node {node.name!r} has malformed biases")
+    label = node.name or w
+    for d, tag in enumerate(directions):
+        prefix = f"{label}.{layer}.cell_{tag}"
+        stack.weights.append((f"{prefix}.weight_ih", _regate(w_all[d], node.op_type)))
+        stack.weights.append((f"{prefix}.weight_hh", _regate(r_all[d], node.op_type)))
+        stack.biases.append((f"{prefix}.bias_ih", _regate(b_all[d, :rows], node.op_type)))
+        stack.biases.append((f"{prefix}.bias_hh", _regate(b_all[d, rows:], node.op_type)))
+    stack.sources.update(n for n in (w, r, b) if n)
+
+
+def _add_traced_layer(
+    stack: _RecurrentStack,
+    node: onnx.NodeProto,
+    producers: dict[str, onnx.NodeProto],
+    constants: dict[str, np.ndarray],
+    what: str,
+) -> None:
+    """A layer computed from Paddle's own tensors, as paddle2onnx writes it: W gathers the input weights
+    per direction, R the hidden weights, B the input biases and then the hidden biases."""
+    dirs = len(_directions(node))
+    w, r, b = (node.input[i] if len(node.input) > i else "" for i in (1, 2, 3))
+    sources = [_constant_sources(name, producers, constants) if name else [] for name in (w, r, b)]
+    if [len(group) for group in sources] != [dirs, dirs, 2 * dirs]:
+        raise ModelFormatError(
+            f"{what}: cannot tell which tensors feed {node.op_type} node {node.name!r} (unrecognised export)"
+        )
+    weights_ih, weights_hh, biases = sources
+    for d in range(dirs):
+        stack.weights += [(name, constants[name]) for name in (weights_ih[d], weights_hh[d])]
+        stack.biases += [(name, constants[name]) for name in (biases[d], biases[dirs + d])]
+    stack.sources.update(name for group in sources for name in group)
+
+
+def _directions(node: onnx.NodeProto) -> tuple[str, ...]:
+    direction = next((a.s for a in node.attribute if a.name == "direction"), b"forward")
+    return ("fw", "bw") if direction == b"bidirectional" else ("fw",)
+
+
+def _fill_stack(
+    stack: _RecurrentStack, producers: dict[str, onnx.NodeProto], constants: dict[str, np.ndarray], what: str
+) -> None:
+    for layer, node in enumerate(stack.nodes):
+        if len(node.input) > 1 and node.input[1] in constants:
+            _add_folded_layer(stack, node, layer, constants, what)
+        else:
+            _add_traced_layer(stack, node, producers, constants, what)
+
+
+def _first_use_order(
+    graph: onnx.GraphProto, constants: dict[str, np.ndarray], stacks: Iterable[_RecurrentStack]
+) -> dict[str, np.ndarray]:
+    stack_of = {name: stack for stack in stacks for name in stack.sources}
+    emitted: set[int] = set()
+    weights: dict[str, np.ndarray] = {}
+    for node in graph.node:
+        if node.op_type == "Constant":
+            continue
+        for name in node.input:
+            stack = stack_of.get(name)
+            if stack is not None:
+                if id(stack) not in emitted:
+                    emitted.add(id(stack))
+                    weights.update(stack.tensors())
+            elif name in constants and name not in weights and _is_parameter(name, constants[name]):
+                weights[name] = constants[name]
+    return weights
 
 
 def read_onnx_weights(path: Path) -> dict[str, np.ndarray]:
@@ -56,13 +227,11 @@ def read_onnx_weights(path: Path) -> dict[str, np.ndarray]:
             if value is not None:
                 constants[node.output[0]] = to_array(value)
 
-    weights: dict[str, np.ndarray] = {}
-    for node in graph.node:
-        if node.op_type == "Constant":
-            continue
-        for name in node.input:
-            if name in constants and name not in weights and _is_parameter(name, constants[name]):
-                weights[name] = constants[name]
+    producers = {out: node for node in graph.node for out in node.output}
+    stacks = _recurrent_stacks(graph, producers)
+    for stack in stacks:
+        _fill_stack(stack, producers, constants, what)
+    weights = _first_use_order(graph, constants, stacks)
     if not weights:
         raise ModelFormatError(f"{what}: the ONNX graph holds no weights")
     return weights

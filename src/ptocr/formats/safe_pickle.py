@@ -1,22 +1,37 @@
 """A restricted unpickler for files that come from users (`.pdiparams.info`, `.pdparams`).
 
 `pickle.load` executes whatever callables a file names, so a model file could run code. This reader
-resolves only an allow-list of globals: none at all for plain containers, and numpy's array
-reconstruction helpers where a format stores arrays. Anything else is refused before it is called.
+resolves only an allow-list of globals, each replaced by a checked stand-in where the real callable would
+accept more than the formats need:
+
+- always: `_codecs.encode`, restricted to latin-1 text → bytes (how Python 3 writes `bytes` under
+  pickle protocol 2, which paddle 2.0 used by default);
+- with `allow_numpy`: numpy's array reconstruction (`_reconstruct` only as numpy itself calls it, and
+  `dtype` only for plain bool/int/float types), plus the two container callables `paddle.save` emits
+  outside a plain state dict (`tuple` for its `(name, array)` tensor form, `collections.OrderedDict`).
+
+Anything else is refused before it is called.
 """
 
 from __future__ import annotations
 
+import collections
 import io
 import pickle
+import re
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
 from ..errors import ModelFormatError
 
+#: numpy type strings of plain numeric arrays (bool, signed/unsigned int, float): object, string, void
+#: (structured) and complex types are never needed for weights and are refused.
+_NUMERIC_DTYPE = re.compile(r"[biuf][1248]")
 
-def _numpy_reconstruct() -> Any:
+
+def _numpy_reconstruct() -> Callable[..., Any]:
     # numpy moved `core` to `_core` in 2.0; pickles written by either generation name one of them.
     try:
         from numpy._core.multiarray import _reconstruct
@@ -25,33 +40,78 @@ def _numpy_reconstruct() -> Any:
     return _reconstruct
 
 
+def _checked_reconstruct(subtype: Any, shape: Any, typecode: Any) -> np.ndarray:
+    """numpy's `ndarray.__reduce__` always writes `_reconstruct(ndarray, (0,), b'b')` and then sets the real
+    shape, dtype and bytes with `__setstate__` (which checks the byte count). Any other call could allocate
+    an arbitrary amount of memory or build a subclass, so it is refused."""
+    if subtype is not np.ndarray or tuple(shape) != (0,) or typecode not in (b"b", "b"):
+        raise pickle.UnpicklingError("refusing an unusual numpy array reconstruction")
+    return _numpy_reconstruct()(np.ndarray, (0,), b"b")
+
+
+def _checked_dtype(spec: Any, align: Any = False, copy: Any = True) -> np.dtype:
+    del align, copy
+    if not isinstance(spec, str) or not _NUMERIC_DTYPE.fullmatch(spec):
+        raise pickle.UnpicklingError(f"refusing numpy dtype {spec!r}: only plain numeric arrays are accepted")
+    # Always a private copy: the pickle's BUILD step then sets its byte order with `__setstate__`, which
+    # must never reach numpy's shared built-in dtype objects.
+    return np.dtype(spec, copy=True)
+
+
+def _latin1_encode(text: Any, encoding: Any = "utf-8") -> bytes:
+    if not isinstance(text, str) or encoding not in ("latin1", "latin-1"):
+        raise pickle.UnpicklingError("refusing _codecs.encode other than the latin-1 form of pickled bytes")
+    return text.encode("latin1")
+
+
+_ALWAYS: dict[tuple[str, str], Callable[..., Any]] = {("_codecs", "encode"): _latin1_encode}
+_NUMPY: dict[tuple[str, str], Any] = {
+    ("numpy.core.multiarray", "_reconstruct"): _checked_reconstruct,
+    ("numpy._core.multiarray", "_reconstruct"): _checked_reconstruct,
+    ("numpy", "ndarray"): np.ndarray,
+    ("numpy", "dtype"): _checked_dtype,
+    # A protocol-2 pickle names Python 2's module; the C unpickler hands `find_class` the raw name.
+    ("builtins", "tuple"): tuple,
+    ("__builtin__", "tuple"): tuple,
+    ("collections", "OrderedDict"): collections.OrderedDict,
+}
+
+
 class _RestrictedUnpickler(pickle.Unpickler):
-    def __init__(self, file: io.BufferedIOBase, allow_numpy: bool) -> None:
-        super().__init__(file)
+    def __init__(self, file: io.BufferedIOBase, allow_numpy: bool, encoding: str) -> None:
+        super().__init__(file, encoding=encoding)
         self._allow_numpy = allow_numpy
 
     def find_class(self, module: str, name: str) -> Any:
-        if self._allow_numpy:
-            if (module, name) in (("numpy.core.multiarray", "_reconstruct"),
-                                  ("numpy._core.multiarray", "_reconstruct")):
-                return _numpy_reconstruct()
-            if (module, name) == ("numpy", "ndarray"):
-                return np.ndarray
-            if (module, name) == ("numpy", "dtype"):
-                return np.dtype
+        if (module, name) in _ALWAYS:
+            return _ALWAYS[module, name]
+        if self._allow_numpy and (module, name) in _NUMPY:
+            return _NUMPY[module, name]
         raise pickle.UnpicklingError(f"refusing to load global {module}.{name}")
 
     def persistent_load(self, pid: Any) -> Any:
         raise pickle.UnpicklingError("refusing persistent ids")
 
 
-def safe_loads(data: bytes, *, allow_numpy: bool = False, what: str = "pickle") -> Any:
+def safe_loads(data: bytes, *, allow_numpy: bool = False, what: str = "pickle", encoding: str = "ASCII") -> Any:
     """Unpickles `data` admitting only plain containers, strings, numbers (and numpy arrays if asked).
 
-    Raises ModelFormatError for anything else, without calling any foreign code.
+    `encoding` decodes Python 2 `str` objects (paddle reads its files with "latin1"). Raises
+    ModelFormatError for anything else, without calling any foreign code.
     """
     try:
-        return _RestrictedUnpickler(io.BytesIO(data), allow_numpy).load()
-    except (pickle.UnpicklingError, EOFError, ValueError, TypeError, AttributeError, IndexError,
-            KeyError, MemoryError, OverflowError, UnicodeDecodeError) as exc:
+        return _RestrictedUnpickler(io.BytesIO(data), allow_numpy, encoding).load()
+    except (
+        pickle.UnpicklingError,
+        EOFError,
+        ValueError,
+        TypeError,
+        AttributeError,
+        IndexError,
+        KeyError,
+        MemoryError,
+        OverflowError,
+        RecursionError,
+        UnicodeDecodeError,
+    ) as exc:
         raise ModelFormatError(f"{what}: not a safe or valid pickle ({exc})") from None

@@ -5,10 +5,14 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .heads import DBHead
-from .necks import RSEFPN
+from .heads import DBHead, PFHeadLocal
+from .lkpan import LKPAN
+from .mobilenetv3 import MobileNetV3Det
+from .necks import DBFPN, RSEFPN
+from .pphgnet import pphgnet_small
 from .pplcnetv3 import PPLCNetV3
 from .registry import register_architecture
+from .resnet_vd import ResNetVd
 
 
 class DBNet(nn.Module):
@@ -38,3 +42,49 @@ def det_pplcnetv3_rsefpn_db(deploy: bool = False, with_threshold: bool = False) 
     backbone = PPLCNetV3(scale=0.75, det=True, deploy=deploy)
     neck = RSEFPN(backbone.out_channels, 96, shortcut=True)
     return DBNet(backbone, neck, DBHead(neck.out_channels, k=50, with_threshold=with_threshold))
+
+
+# Families without re-parameterisable layers: `deploy` is accepted for a uniform builder signature and
+# changes nothing.
+
+
+@register_architecture
+def det_mobilenetv3_dbfpn_db(deploy: bool = False, with_threshold: bool = False) -> DBNet:
+    """ch_ppocr_mobile_v2.0 / PP-OCRv2 detector: MobileNetV3-large ×0.5 (no SE) + DBFPN(96) + DBHead(k=50)."""
+    del deploy
+    backbone = MobileNetV3Det(scale=0.5, disable_se=True)
+    neck = DBFPN(backbone.out_channels, 96)
+    return DBNet(backbone, neck, DBHead(neck.out_channels, k=50, with_threshold=with_threshold))
+
+
+@register_architecture
+def det_mobilenetv3_rsefpn_db(deploy: bool = False, with_threshold: bool = False) -> DBNet:
+    """PP-OCRv3 detector (ch, en, multilingual): MobileNetV3-large ×0.5 (no SE) + RSEFPN(96, shortcut) + DBHead."""
+    del deploy
+    backbone = MobileNetV3Det(scale=0.5, disable_se=True)
+    neck = RSEFPN(backbone.out_channels, 96, shortcut=True)
+    return DBNet(backbone, neck, DBHead(neck.out_channels, k=50, with_threshold=with_threshold))
+
+
+@register_architecture
+def det_resnet18vd_dbfpn_db(deploy: bool = False, with_threshold: bool = False, layers: int = 18) -> DBNet:
+    """ch_ppocr_server_v2.0 detector: ResNet18_vd + DBFPN(256) + DBHead(k=50). `layers=34` gives the
+    deeper basic-block variant with the same neck and head.
+    """
+    del deploy
+    backbone = ResNetVd(layers, det=True)
+    neck = DBFPN(backbone.out_channels, 256)
+    return DBNet(backbone, neck, DBHead(neck.out_channels, k=50, with_threshold=with_threshold))
+
+
+@register_architecture
+def det_pphgnet_lkpan_pfhead(deploy: bool = False, with_threshold: bool = False) -> DBNet:
+    """PP-OCRv4 server detector: PPHGNet_small (det) + LKPAN(256, IntraCL, large) + PFHeadLocal(k=50, large).
+
+    Returns the refined `cbn_maps` (the inference program's output 0, which DB post-processing reads).
+    PP-HGNet has no re-parameterisable layers, so `deploy` changes nothing.
+    """
+    del deploy
+    backbone = pphgnet_small(det=True)
+    neck = LKPAN(backbone.out_channels, 256, mode="large", intracl=True)
+    return DBNet(backbone, neck, PFHeadLocal(neck.out_channels, k=50, mode="large", with_threshold=with_threshold))

@@ -46,8 +46,7 @@ class DBHead(nn.Module):
 
 
 class LocalModule(nn.Module):
-    """PFHeadLocal's refinement: the coarse map concatenated (first) with features → 3×3 conv+BN+ReLU → 1×1 conv
-    with bias to one channel (logits)."""
+    """PFHeadLocal's refinement: [coarse map, features] → 3×3 conv+BN+ReLU → 1×1 conv with bias → logits."""
 
     def __init__(self, in_channels: int, mid_channels: int) -> None:
         super().__init__()

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import torch
 from torch import nn
+from torch.nn import functional as F
 
 #: Slope of `paddle.nn.Hardsigmoid()` (its default, stored as float32 0.1666667).
 PADDLE_HARDSIGMOID_SLOPE = 0.1666667
@@ -100,6 +101,15 @@ class SqueezeExcite(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return x * self.gate(self.conv2(self.relu(self.conv1(self.pool(x)))))
+
+
+def upsample_nearest(x: torch.Tensor, factor: int) -> torch.Tensor:
+    """Paddle's nearest up-sampling (align_corners False, align_mode 1) at an integer factor f.
+
+    Paddle reads source index int(i * float32(1 / f)); for the factors the PP-OCR necks use (2, 4, 8) 1/f is
+    exact, so that is floor(i / f), the index torch's "nearest" picks.
+    """
+    return F.interpolate(x, scale_factor=factor, mode="nearest")
 
 
 def make_divisible(value: float, divisor: int, min_value: int | None = None) -> int:

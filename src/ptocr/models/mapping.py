@@ -5,11 +5,13 @@ changed between code generations, so names are not a reliable key. What is stabl
 dataflow: the Paddle program (and a paddle2onnx graph) consumes parameters in the order the layers
 run, and so does our module's forward. `parameter_use_order` records that order for a module by
 tracing one forward pass; `map_by_structure` pairs the two sequences, checking every shape.
+Within one layer, tensors follow registration order unless the layer type declares the order its
+foreign op consumes them in (`register_tensor_order`; recurrent layers: all weights, then all biases).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -19,6 +21,43 @@ from torch import nn
 from ..errors import WeightsMismatchError
 
 _SKIPPED_BUFFERS = ("num_batches_tracked",)
+
+TensorOrder = Callable[[nn.Module], list[str]]
+_TENSOR_ORDERS: dict[type[nn.Module], TensorOrder] = {}
+
+
+def register_tensor_order(layer_type: type[nn.Module], order: TensorOrder) -> None:
+    """Declares the order in which a layer type's own tensors are consumed by a foreign program.
+
+    Most layers hand their tensors over in registration order (weight, bias, running statistics), which
+    is what `parameter_use_order` assumes; a layer whose foreign op takes them in another order says so
+    here. `order(layer)` returns the layer's local tensor names (parameters and buffers) in that order;
+    it applies to subclasses too.
+    """
+    _TENSOR_ORDERS[layer_type] = order
+
+
+def _weights_then_biases(layer: nn.Module) -> list[str]:
+    # Paddle's `rnn` op takes its WeightList as every weight of every layer and direction (input then
+    # hidden), then every bias in the same order; torch registers weight_ih, weight_hh, bias_ih, bias_hh
+    # per layer and direction. paddle2onnx reads that list the same way.
+    names = [name for name, _ in layer.named_parameters(recurse=False)]
+    return [n for n in names if n.startswith("weight_")] + [n for n in names if n.startswith("bias_")]
+
+
+register_tensor_order(nn.RNNBase, _weights_then_biases)
+
+
+def _local_tensors(layer: nn.Module) -> list[tuple[str, torch.Tensor]]:
+    """The layer's own parameters and buffers, in the order a foreign program consumes them."""
+    tensors = dict([*layer.named_parameters(recurse=False), *layer.named_buffers(recurse=False)])
+    order = next((_TENSOR_ORDERS[t] for t in type(layer).__mro__ if t in _TENSOR_ORDERS), None)
+    if order is None:
+        return list(tensors.items())
+    names = order(layer)
+    if sorted(names) != sorted(tensors):
+        raise ValueError(f"the declared tensor order of {type(layer).__name__} does not list exactly its tensors")
+    return [(name, tensors[name]) for name in names]
 
 
 @dataclass(frozen=True)
@@ -60,8 +99,7 @@ def parameter_use_order(module: nn.Module, example: torch.Tensor) -> list[Target
     slots: list[TargetSlot] = []
     for layer in order:
         prefix = names[id(layer)]
-        tensors = [*layer.named_parameters(recurse=False), *layer.named_buffers(recurse=False)]
-        for local, tensor in tensors:
+        for local, tensor in _local_tensors(layer):
             if local in _SKIPPED_BUFFERS:
                 continue
             key = f"{prefix}.{local}" if prefix else local

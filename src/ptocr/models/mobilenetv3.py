@@ -1,4 +1,4 @@
-"""MobileNetV3 as PaddleOCR builds it for recognition and angle classification."""
+"""MobileNetV3 as PaddleOCR builds it: the rec/cls variant and the DB detection variant (`MobileNetV3Det`)."""
 
 from __future__ import annotations
 
@@ -91,3 +91,70 @@ class MobileNetV3(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.pool(self.conv2(self.blocks(self.conv1(x))))
+
+
+def large_det_config() -> tuple[UnitSpec, ...]:
+    """The "large" table of PaddleOCR's detection MobileNetV3 (square strides)."""
+    rows = [
+        (3, 16, 16, False, "relu", 1),
+        (3, 64, 24, False, "relu", 2),
+        (3, 72, 24, False, "relu", 1),
+        (5, 72, 40, True, "relu", 2),
+        (5, 120, 40, True, "relu", 1),
+        (5, 120, 40, True, "relu", 1),
+        (3, 240, 80, False, "hardswish", 2),
+        (3, 200, 80, False, "hardswish", 1),
+        (3, 184, 80, False, "hardswish", 1),
+        (3, 184, 80, False, "hardswish", 1),
+        (3, 480, 112, True, "hardswish", 1),
+        (3, 672, 112, True, "hardswish", 1),
+        (5, 672, 160, True, "hardswish", 2),
+        (5, 960, 160, True, "hardswish", 1),
+        (5, 960, 160, True, "hardswish", 1),
+    ]
+    return tuple(UnitSpec(*row) for row in rows)
+
+
+class MobileNetV3Det(nn.Module):
+    """Detection MobileNetV3 ("large"): stem conv, then four stages whose outputs (1/4 … 1/32) feed the FPN.
+
+    Submodules carry PaddleOCR's names (`conv`, `stage0`…`stage3`, the last stage ending with the 1×1
+    `conv_last` layer at its final index) so trained checkpoints load by name. A new stage starts at each
+    stride-2 unit after the third: the first stride-2 unit stays in stage 0, which therefore ends at 1/4.
+    `disable_se` (what every PP-OCR detector uses) drops the SE blocks of the table.
+    """
+
+    #: Channels of the last 1×1 conv before scaling.
+    LAST_CHANNELS = 960
+    #: Units up to this index never open a stage (the "large" table's rule).
+    FIRST_SPLIT_AFTER = 2
+
+    def __init__(self, scale: float = 0.5, disable_se: bool = True) -> None:
+        super().__init__()
+        channels = make_divisible(16 * scale, 8)
+        self.conv = ConvBNAct(3, channels, 3, stride=2, padding=1, act="hardswish")
+        stages: list[list[nn.Module]] = [[]]
+        self.out_channels: list[int] = []
+        for index, unit in enumerate(large_det_config()):
+            if unit.stride == 2 and index > self.FIRST_SPLIT_AFTER:
+                self.out_channels.append(channels)
+                stages.append([])
+            out = make_divisible(scale * unit.out, 8)
+            mid = make_divisible(scale * unit.expand, 8)
+            use_se = unit.use_se and not disable_se
+            stages[-1].append(ResidualUnit(channels, mid, out, unit.kernel, unit.stride, use_se, unit.act))
+            channels = out
+        last = make_divisible(scale * self.LAST_CHANNELS, 8)
+        stages[-1].append(ConvBNAct(channels, last, 1, padding=0, act="hardswish"))
+        self.out_channels.append(last)
+        self.num_stages = len(stages)
+        for index, blocks in enumerate(stages):
+            self.add_module(f"stage{index}", nn.Sequential(*blocks))
+
+    def forward(self, x: torch.Tensor) -> list[torch.Tensor]:
+        x = self.conv(x)
+        features = []
+        for index in range(self.num_stages):
+            x = getattr(self, f"stage{index}")(x)
+            features.append(x)
+        return features

@@ -6,9 +6,8 @@ from collections.abc import Sequence
 
 import torch
 from torch import nn
-from torch.nn import functional as F
 
-from .layers import MOBILENETV3_HARDSIGMOID_SLOPE, SqueezeExcite
+from .layers import MOBILENETV3_HARDSIGMOID_SLOPE, SqueezeExcite, upsample_nearest
 
 
 class RSELayer(nn.Module):
@@ -24,11 +23,6 @@ class RSELayer(nn.Module):
         x = self.in_conv(x)
         return x + self.se_block(x) if self.shortcut else self.se_block(x)
 
-
-def _upsample(x: torch.Tensor, factor: int) -> torch.Tensor:
-    # Paddle's nearest interpolation (align_corners False, align_mode 1) at an integer factor picks
-    # source index floor(i / factor), as torch's "nearest" does.
-    return F.interpolate(x, scale_factor=factor, mode="nearest")
 
 
 class RSEFPN(nn.Module):
@@ -48,11 +42,48 @@ class RSEFPN(nn.Module):
         in4 = self.ins_conv[2](c4)
         in3 = self.ins_conv[1](c3)
         in2 = self.ins_conv[0](c2)
-        out4 = in4 + _upsample(in5, 2)
-        out3 = in3 + _upsample(out4, 2)
-        out2 = in2 + _upsample(out3, 2)
-        p5 = _upsample(self.inp_conv[3](in5), 8)
-        p4 = _upsample(self.inp_conv[2](out4), 4)
-        p3 = _upsample(self.inp_conv[1](out3), 2)
+        out4 = in4 + upsample_nearest(in5, 2)
+        out3 = in3 + upsample_nearest(out4, 2)
+        out2 = in2 + upsample_nearest(out3, 2)
+        p5 = upsample_nearest(self.inp_conv[3](in5), 8)
+        p4 = upsample_nearest(self.inp_conv[2](out4), 4)
+        p3 = upsample_nearest(self.inp_conv[1](out3), 2)
         p2 = self.inp_conv[0](out2)
+        return torch.cat([p5, p4, p3, p2], dim=1)
+
+
+class DBFPN(nn.Module):
+    """The plain DB feature pyramid: 1×1 lateral convs, top-down nearest ×2 sums, a 3×3 conv per level
+    to a quarter of the channels, each level upsampled to 1/4 scale and concatenated coarsest first.
+
+    Layer names (`in2_conv` … `p2_conv`) are PaddleOCR's; none of the convs has a bias.
+    """
+
+    def __init__(self, in_channels: Sequence[int], out_channels: int) -> None:
+        super().__init__()
+        self.out_channels = out_channels
+        c2, c3, c4, c5 = in_channels
+        self.in2_conv = nn.Conv2d(c2, out_channels, 1, bias=False)
+        self.in3_conv = nn.Conv2d(c3, out_channels, 1, bias=False)
+        self.in4_conv = nn.Conv2d(c4, out_channels, 1, bias=False)
+        self.in5_conv = nn.Conv2d(c5, out_channels, 1, bias=False)
+        self.p5_conv = nn.Conv2d(out_channels, out_channels // 4, 3, padding=1, bias=False)
+        self.p4_conv = nn.Conv2d(out_channels, out_channels // 4, 3, padding=1, bias=False)
+        self.p3_conv = nn.Conv2d(out_channels, out_channels // 4, 3, padding=1, bias=False)
+        self.p2_conv = nn.Conv2d(out_channels, out_channels // 4, 3, padding=1, bias=False)
+
+    def forward(self, features: Sequence[torch.Tensor]) -> torch.Tensor:
+        # Same order as Paddle's program (coarsest lateral first), which the structural loader relies on.
+        c2, c3, c4, c5 = features
+        in5 = self.in5_conv(c5)
+        in4 = self.in4_conv(c4)
+        in3 = self.in3_conv(c3)
+        in2 = self.in2_conv(c2)
+        out4 = in4 + upsample_nearest(in5, 2)
+        out3 = in3 + upsample_nearest(out4, 2)
+        out2 = in2 + upsample_nearest(out3, 2)
+        p5 = upsample_nearest(self.p5_conv(in5), 8)
+        p4 = upsample_nearest(self.p4_conv(out4), 4)
+        p3 = upsample_nearest(self.p3_conv(out3), 2)
+        p2 = self.p2_conv(out2)
         return torch.cat([p5, p4, p3, p2], dim=1)

