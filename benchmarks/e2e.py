@@ -36,44 +36,70 @@ def make_ptocr(threads: int) -> Callable[[np.ndarray], int]:
     return lambda image: len(ocr(image))
 
 
-def make_rapidocr(threads: int) -> Callable[[np.ndarray], int] | None:
+def rapidocr_engine(
+    threads: int, models: tuple[str, str, str] = ("ch_PP-OCRv4_det", "ch_ppocr_mobile_v2.0_cls", "ch_PP-OCRv4_rec")
+) -> Callable[[np.ndarray], list] | None:
+    """RapidOCR on the ONNX files of ptocr's model store for the (det, cls, rec) zoo models, configured like
+    PaddleOCR 2.x; None when rapidocr_onnxruntime is not installed. Returns `image → [(box, text, score)]`.
+
+    ONNX exports that leave `nearest_mode` unset on their Resize nodes (old paddle2onnx) are given Paddle's
+    floor rounding, so onnxruntime computes what Paddle does (tests/test_published_onnx.py explains why).
+    """
     try:
+        import onnx
         import yaml
         from rapidocr_onnxruntime import RapidOCR
         from rapidocr_onnxruntime.main import DEFAULT_CFG_PATH
     except ImportError:
         return None
+    from importlib import resources
+
     from ptocr.store import ModelStore
+    from ptocr.zoo import get_record
 
     store = ModelStore()
+    det, cls, rec = models
+    scratch = Path(tempfile.mkdtemp(prefix="rapidocr-"))
+    graph = onnx.load_model(str(store.path(det, "onnx")))
+    for node in graph.graph.node:
+        if node.op_type == "Resize" and all(a.name != "nearest_mode" for a in node.attribute):
+            node.attribute.append(onnx.helper.make_attribute("nearest_mode", "floor"))
+    onnx.save_model(graph, str(scratch / "det.onnx"))
+    rec_record = get_record(rec)
+    height = rec_record.preprocessing.image_shape[1]  # type: ignore[union-attr]
+    keys = resources.files("ptocr.dicts").joinpath(rec_record.dictionary or "")
+    threads_cfg = {"intra_op_num_threads": threads, "inter_op_num_threads": 1}
     config = yaml.safe_load(Path(DEFAULT_CFG_PATH).read_text())
     config["Global"].update(
-        text_score=0.5, min_height=0, width_height_ratio=-1, max_side_len=10**9, min_side_len=0,
-        intra_op_num_threads=threads, inter_op_num_threads=1,
+        text_score=0.5, min_height=0, width_height_ratio=-1, max_side_len=10**9, min_side_len=0, **threads_cfg
     )
     config["Det"].update(
-        model_path=str(store.path("ch_PP-OCRv4_det", "onnx")), limit_side_len=960, limit_type="max",
+        model_path=str(scratch / "det.onnx"), limit_side_len=960, limit_type="max",
         mean=[0.485, 0.456, 0.406], std=[0.229, 0.224, 0.225], thresh=0.3, box_thresh=0.6,
-        unclip_ratio=1.5, use_dilation=False, score_mode="fast", intra_op_num_threads=threads,
-        inter_op_num_threads=1,
-    )
-    config["Cls"].update(model_path=str(store.path("ch_ppocr_mobile_v2.0_cls", "onnx")),
-                         intra_op_num_threads=threads, inter_op_num_threads=1)
-    config["Rec"].update(model_path=str(store.path("ch_PP-OCRv4_rec", "onnx")),
-                         intra_op_num_threads=threads, inter_op_num_threads=1)
-    with tempfile.NamedTemporaryFile("w", suffix=".yaml", delete=False) as handle:
-        yaml.safe_dump(config, handle)
+        unclip_ratio=1.5, use_dilation=False, score_mode="fast", **threads_cfg,
+    )  # fmt: skip
+    config["Cls"].update(model_path=str(store.path(cls, "onnx")), **threads_cfg)
+    config["Rec"].update(
+        model_path=str(store.path(rec, "onnx")), rec_img_shape=[3, height, 320], rec_keys_path=str(keys),
+        **threads_cfg,
+    )  # fmt: skip
+    (scratch / "config.yaml").write_text(yaml.safe_dump(config))
     # RapidOCR resolves model paths relative to its package; ours are absolute, so undo that step.
     import rapidocr_onnxruntime.main as rapid_main
 
     rapid_main.update_model_path = lambda cfg: cfg
-    engine = RapidOCR(config_path=handle.name)
+    engine = RapidOCR(config_path=str(scratch / "config.yaml"))
 
-    def run(image: np.ndarray) -> int:
+    def run(image: np.ndarray) -> list:
         result, _ = engine(image, box_thresh=0.6, unclip_ratio=1.5, text_score=0.5)
-        return len(result or [])
+        return list(result or [])
 
     return run
+
+
+def make_rapidocr(threads: int) -> Callable[[np.ndarray], int] | None:
+    engine = rapidocr_engine(threads)
+    return None if engine is None else (lambda image: len(engine(image)))
 
 
 def main(argv: list[str] | None = None) -> int:

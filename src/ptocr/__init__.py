@@ -18,7 +18,7 @@ __all__ = ["OCR", "OCRSettings", "TextLine", "convert", "create_model", "list_mo
 
 _LAZY = {
     "OCR": "ptocr.ocr",
-    "convert": "ptocr.convert",
+    "convert": "ptocr.conversion",
     "create_model": "ptocr.factory",
     "list_models": "ptocr.factory",
     "OCRSettings": "ptocr.pipeline.settings",
@@ -26,7 +26,7 @@ _LAZY = {
 }
 
 if TYPE_CHECKING:
-    from .convert import convert
+    from .conversion import convert
     from .factory import create_model, list_models
     from .ocr import OCR
     from .pipeline.results import TextLine

@@ -280,7 +280,7 @@ def _convert_parser() -> argparse.ArgumentParser:
 
 def _convert(argv: list[str]) -> int:
     args = _convert_parser().parse_args(argv)
-    from .convert import convert  # imports torch
+    from .conversion import convert  # imports torch
 
     try:
         print(convert(args.src, args.dst, model_name=args.model, submodel=args.submodel), flush=True)

@@ -11,6 +11,7 @@ import json
 import os
 from typing import Any
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -26,9 +27,13 @@ META_ARCHITECTURE = "ptocr.architecture"
 META_KWARGS = "ptocr.architecture_kwargs"
 
 
-def list_models() -> list[str]:
-    """Names of the published models ptocr knows (see `ptocr.zoo`), sorted."""
-    return list_records()
+def list_models(*, task: str | None = None, lang: str | None = None, version: str | None = None) -> list[str]:
+    """Names of the published models ptocr knows (see `ptocr.zoo`), sorted.
+
+    `task` ("det", "rec", "cls"), `lang` (PaddleOCR's language code, e.g. "ch", "en", "latin", "ml") and
+    `version` ("PP-OCR", "PP-OCRv2", "PP-OCRv3", "PP-OCRv4") filter the list.
+    """
+    return list_records(task=task, lang=lang, version=version)
 
 
 def architecture_kwargs(record: ModelRecord) -> dict[str, Any]:
@@ -79,6 +84,23 @@ def _safetensors_architecture(
     return kwargs
 
 
+def _fit_recogniser_head(record: ModelRecord, kwargs: dict[str, Any], weight_set: WeightSet) -> dict[str, Any]:
+    """The builder kwargs for the class count the inference files hold, if the record's dictionary fits it.
+
+    A CTC head's bias is the last tensor an inference program uses, so its length is the class count. A
+    mismatch means the files are of another recogniser (or another dictionary): say so with both counts.
+    """
+    width = int(np.prod(next(reversed(weight_set.tensors.values())).shape))
+    if not record.accepts_head_width(width):
+        space = " + space" if record.use_space_char else ""
+        raise WeightsMismatchError(
+            f"{weight_set.source}: the recognition head has {width} classes, but {record.name}'s dictionary "
+            f"{record.dictionary} gives {record.num_classes} (blank + characters{space}): "
+            "these are weights of another recogniser"
+        )
+    return {**kwargs, "num_classes": width}
+
+
 def load_weight_set(
     architecture: str,
     kwargs: dict[str, Any],
@@ -88,6 +110,8 @@ def load_weight_set(
     submodel: str | None = None,
 ) -> tuple[nn.Module, dict[str, Any]]:
     """The deploy module of `architecture` holding `weight_set`, and the builder kwargs it was built with."""
+    if record is not None and record.task == "rec" and weight_set.format in ("paddle-inference", "onnx"):
+        kwargs = _fit_recogniser_head(record, kwargs, weight_set)
     if submodel is not None and weight_set.format != "paddle-checkpoint":
         raise ModelFormatError(
             f"{weight_set.source}: submodel= applies to distillation checkpoints (.pdparams), not {weight_set.format}"
@@ -125,8 +149,9 @@ def create_model(
       `best_accuracy.pdparams` / `student.pdparams` / `model.pdparams`; of a distillation checkpoint the
       `Student` sub-model is loaded (PaddleOCR's inference model) unless `submodel` names another;
     - a `.safetensors` file written by `ptocr.convert` for the same architecture;
-    - `None`: a zoo model's published weights from the model store (fetched and verified on first use);
-      a bare architecture stays randomly initialised.
+    - `None`: a zoo model's published weights from the model store (fetched and verified on first use):
+      its Paddle inference files, or its ONNX export where only that can be had (same weights, same
+      numerics); a bare architecture stays randomly initialised.
 
     Loading is strict: a file for another architecture raises WeightsMismatchError naming the first
     tensor that differs. `forward(x)` takes the pre-processed float32 N×3×H×W batch and returns what
@@ -135,7 +160,7 @@ def create_model(
     """
     architecture, kwargs, record = resolve_model_name(name)
     if weights is None and record is not None:
-        weights = (store or ModelStore()).path(record.name, "paddle")
+        weights = (store or ModelStore()).path_any(record.name)
     if weights is None:
         if submodel is not None:
             raise ModelFormatError("submodel= applies to distillation checkpoints (.pdparams); no weights were given")

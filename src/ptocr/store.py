@@ -264,6 +264,25 @@ class ModelStore:
         """The verified folder (paddle: several files) or file (onnx) of ``name``; fetched if not cached."""
         return self.pull(name, format)
 
+    def path_any(self, name: str) -> Path:
+        """A verified copy of ``name`` in the first of its formats that is cached or can be fetched.
+
+        Formats are tried in the record's order (Paddle inference files first): a cached copy of any format
+        is used without the network; otherwise each format is fetched in turn. Raises ModelStoreError
+        listing every failure if none can be had.
+        """
+        formats = self.record(name).formats
+        for fmt in formats:
+            if self.is_cached(name, fmt):
+                return self.path(name, fmt)
+        failures: list[str] = []
+        for fmt in formats:
+            try:
+                return self.pull(name, fmt)
+            except ModelStoreError as exc:
+                failures.append(str(exc))
+        raise ModelStoreError("\n".join(failures))
+
     def pull(self, name: str, format: Format = "paddle", force: bool = False) -> Path:
         """Like :meth:`path`; with ``force`` the files are fetched again even if a valid copy is cached."""
         files = self._files(name, format)

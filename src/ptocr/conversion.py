@@ -11,9 +11,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
-import sys
 import tempfile
-import types
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -141,20 +139,3 @@ def _save_atomically(state: dict[str, Any], metadata: dict[str, str], target: Pa
     finally:
         if os.path.exists(temporary):
             os.unlink(temporary)
-
-
-class _CallableModule(types.ModuleType):
-    """`ptocr.convert` is both this module and the function: once the module has been imported (by the CLI,
-    say) the package attribute is the module, so calling it must still convert."""
-
-    def __call__(
-        self,
-        src: str | os.PathLike[str],
-        dst: str | os.PathLike[str],
-        model_name: str | None = None,
-        submodel: str | None = None,
-    ) -> Path:
-        return convert(src, dst, model_name=model_name, submodel=submodel)
-
-
-sys.modules[__name__].__class__ = _CallableModule
