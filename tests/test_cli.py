@@ -262,3 +262,31 @@ def test_models_import(capsys, fake_store: dict[str, Any], tmp_path: Path) -> No
     code, out, err = run(capsys, "models", "import", str(tmp_path / "junk.onnx"))
     assert (code, out) == (1, "")
     assert err.startswith(f"ptocr: error: {tmp_path / 'junk.onnx'}: not a known model file (sha256 ")
+
+
+def test_convert_writes_a_safetensors_file_that_loads_back(capsys, tmp_path: Path) -> None:
+    import numpy as np
+    import torch
+
+    from .paths import shared_path
+
+    fixture = shared_path("zoo", "ch_ppocr_mobile_v2.0_cls")
+    out = tmp_path / "cls.safetensors"
+    code, stdout, err = run(capsys, "convert", str(fixture), str(out), "--model", "ch_ppocr_mobile_v2.0_cls")
+    assert (code, stdout, err) == (0, f"{out}\n", "")
+    io = np.load(fixture / "io.npz", allow_pickle=False)
+    with torch.inference_mode():
+        probs = ptocr.create_model("ch_ppocr_mobile_v2.0_cls", weights=out)(torch.from_numpy(io["input"]))
+    expected = io[next(k for k in io.files if k.startswith("ir_off__"))]
+    assert np.abs(probs.numpy() - expected).max() <= 1e-5
+    code, stdout, err = run(capsys, "convert", str(fixture), str(out), "--model", "ch_PP-OCRv4_det")
+    assert code == 1 and stdout == "" and err.startswith("ptocr: error: ") and err.count("\n") == 1
+    code, _, err = run(capsys, "convert", str(tmp_path / "missing"), str(out), "--model", "ch_PP-OCRv4_det")
+    assert code == 1 and "missing" in err
+
+
+def test_unknown_language_is_one_clear_error(capsys, images: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(ptocr, "OCR", ptocr.ocr.OCR, raising=False)
+    code, out, err = run(capsys, "--lang", "klingon", str(images / "b.png"))
+    assert code == 1 and out == ""
+    assert err.startswith("ptocr: error: unsupported lang 'klingon'; supported: ") and err.count("\n") == 1
