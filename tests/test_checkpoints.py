@@ -489,9 +489,9 @@ def test_converted_files_load_strictly(tmp_path: Path) -> None:
         ptocr.convert(shared_path("zoo", CLS, "model.pdparams").parent.parent, tmp_path)
 
 
-def test_ptocr_convert_stays_callable_once_the_module_is_imported() -> None:
+def test_ptocr_convert_is_the_function_even_after_its_module_is_imported() -> None:
     import importlib
 
-    # Importing the submodule makes the package attribute the module; calling it must still convert.
-    module = importlib.import_module("ptocr.convert")
-    assert callable(module) and callable(ptocr.convert)
+    # The function lives in `ptocr.conversion`, so importing that module never shadows `ptocr.convert`.
+    module = importlib.import_module("ptocr.conversion")
+    assert ptocr.convert is module.convert

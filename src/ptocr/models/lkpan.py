@@ -15,6 +15,7 @@ import torch
 from torch import nn
 
 from .layers import upsample_nearest
+from .necks import top_down_merge
 
 
 class IntraCLBlock(nn.Module):
@@ -86,9 +87,7 @@ class LKPAN(nn.Module):
         in3 = self.ins_conv[1](c3)
         in2 = self.ins_conv[0](c2)
 
-        out4 = in4 + upsample_nearest(in5, 2)
-        out3 = in3 + upsample_nearest(out4, 2)
-        out2 = in2 + upsample_nearest(out3, 2)
+        out2, out3, out4 = top_down_merge(in2, in3, in4, in5)
 
         f5 = self.inp_conv[3](in5)
         f4 = self.inp_conv[2](out4)

@@ -25,6 +25,17 @@ class RSELayer(nn.Module):
 
 
 
+def top_down_merge(
+    in2: torch.Tensor, in3: torch.Tensor, in4: torch.Tensor, in5: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """The FPN top-down path shared by DBFPN, RSEFPN and LKPAN: each level plus the ×2 up-sampled level
+    above it; returns (out2, out3, out4)."""
+    out4 = in4 + upsample_nearest(in5, 2)
+    out3 = in3 + upsample_nearest(out4, 2)
+    out2 = in2 + upsample_nearest(out3, 2)
+    return out2, out3, out4
+
+
 class RSEFPN(nn.Module):
     """Top-down FPN with residual SE layers; returns the four levels concatenated at 1/4 scale."""
 
@@ -42,9 +53,7 @@ class RSEFPN(nn.Module):
         in4 = self.ins_conv[2](c4)
         in3 = self.ins_conv[1](c3)
         in2 = self.ins_conv[0](c2)
-        out4 = in4 + upsample_nearest(in5, 2)
-        out3 = in3 + upsample_nearest(out4, 2)
-        out2 = in2 + upsample_nearest(out3, 2)
+        out2, out3, out4 = top_down_merge(in2, in3, in4, in5)
         p5 = upsample_nearest(self.inp_conv[3](in5), 8)
         p4 = upsample_nearest(self.inp_conv[2](out4), 4)
         p3 = upsample_nearest(self.inp_conv[1](out3), 2)
@@ -79,9 +88,7 @@ class DBFPN(nn.Module):
         in4 = self.in4_conv(c4)
         in3 = self.in3_conv(c3)
         in2 = self.in2_conv(c2)
-        out4 = in4 + upsample_nearest(in5, 2)
-        out3 = in3 + upsample_nearest(out4, 2)
-        out2 = in2 + upsample_nearest(out3, 2)
+        out2, out3, out4 = top_down_merge(in2, in3, in4, in5)
         p5 = upsample_nearest(self.p5_conv(in5), 8)
         p4 = upsample_nearest(self.p4_conv(out4), 4)
         p3 = upsample_nearest(self.p3_conv(out3), 2)
