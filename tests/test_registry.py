@@ -3,14 +3,20 @@ each network builds and gives outputs of the right shape (no weights needed)."""
 
 from __future__ import annotations
 
+import shutil
 from importlib import resources
+from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 
 import ptocr
+from ptocr.errors import WeightsMismatchError
 from ptocr.models import build_architecture, list_architectures
 from ptocr.zoo import DetPreprocessing, LinePreprocessing, OfficialArchive, get_record
+
+from .paths import shared_path
 
 MODELS = ptocr.list_models()
 
@@ -71,3 +77,35 @@ def test_every_architecture_builds_and_runs(architecture: str) -> None:
     assert torch.all((out >= 0) & (out <= 1))
     if record.task != "det":
         torch.testing.assert_close(out.sum(-1), torch.ones(out.shape[:-1]))
+
+
+def _fixture_without_info(fixture: str, tmp_path: Path) -> Path:
+    folder = tmp_path / fixture
+    folder.mkdir()
+    for name in ("inference.pdmodel", "inference.pdiparams"):
+        shutil.copy(shared_path("zoo", fixture, name), folder / name)
+    return folder
+
+
+@pytest.mark.parametrize("fixture", ["ch_PP-OCRv3_det", "french_mobile_v2.0_rec"])
+def test_inference_files_without_info_load_by_structure(fixture: str, tmp_path: Path) -> None:
+    io = np.load(shared_path("zoo", fixture, "io.npz"), allow_pickle=False)
+    expected = io[next(k for k in io.files if k.startswith("ir_off__"))]
+    net = ptocr.create_model(fixture, weights=_fixture_without_info(fixture, tmp_path))
+    with torch.inference_mode():
+        assert np.abs(net(torch.from_numpy(io["input"])).numpy() - expected).max() <= 2e-5
+
+
+def test_a_head_that_does_not_fit_the_dictionary_names_both_counts(tmp_path: Path) -> None:
+    folder = _fixture_without_info("en_number_mobile_v2.0_rec", tmp_path)  # 97 classes: en_dict + space
+    with pytest.raises(WeightsMismatchError, match=r"head has 97 classes, but korean_mobile_v2\.0_rec's dictionary "
+                       r"korean_dict\.txt gives 3689"):  # fmt: skip
+        ptocr.create_model("korean_mobile_v2.0_rec", weights=folder)
+
+
+def test_the_space_class_of_ambiguous_v2_recognisers_is_read_from_the_head() -> None:
+    french = get_record("french_mobile_v2.0_rec")
+    assert french.space_char_from_weights and not french.use_space_char
+    assert french.accepts_head_width(137) and french.accepts_head_width(138)
+    assert not french.accepts_head_width(139)
+    assert not get_record("it_mobile_v2.0_rec").accepts_head_width(121)
