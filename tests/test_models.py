@@ -12,6 +12,7 @@ from ptocr import create_model
 from ptocr.errors import WeightsMismatchError
 from ptocr.formats import read_weights
 from ptocr.models import build_architecture, load_by_structure, map_by_structure, parameter_use_order
+from ptocr.models.fusion import fuse_for_inference
 
 from .paths import shared_path
 from .weights import CLS, DET, REC, published
@@ -21,6 +22,9 @@ ARCHITECTURE = {DET: "det_pplcnetv3_rsefpn_db", REC: "rec_pplcnetv3_svtr_ctc", C
 FIXTURE_TOLERANCE = {DET: 2e-5, REC: 1e-5, CLS: 1e-5}
 # Largest |Δ| from PaddlePaddle 3.3.1 on real images with the published weights (the issue's bar).
 REFERENCE_TOLERANCE = {"det": 1e-4, "cls": 1e-4, "rec": 5e-4}
+# Folded and channels-last (`fuse_for_inference`, what `OCR` runs): other kernels, other float32 rounding. The
+# speed issue's exact-mode bars; texts and boxes stay identical on the 93 images (test_system_reference.py).
+FUSED_REFERENCE_TOLERANCE = {"det": 2e-4, "cls": 1e-4, "rec": 5e-4}
 REFERENCE_IMAGES = ["imgs__1", "imgs__11", "imgs__korean_1", "imgs_en__img_12"]
 
 
@@ -45,9 +49,14 @@ def _batches(ref: np.lib.npyio.NpzFile, stem: str, target: str) -> list[tuple[np
     return pairs
 
 
-@pytest.fixture(scope="module", params=["paddle", "onnx"])
+@pytest.fixture(scope="module", params=["paddle", "onnx", "paddle-fused"])
 def published_nets(request: pytest.FixtureRequest) -> dict[str, torch.nn.Module]:
-    return {name: create_model(name, weights=published(name, request.param)) for name in (DET, REC, CLS)}
+    """The published networks as loaded, and as `OCR` runs them (folded, channels-last)."""
+    fmt, _, fused = request.param.partition("-")
+    nets = {name: create_model(name, weights=published(name, fmt)) for name in (DET, REC, CLS)}
+    if fused:
+        nets = {name: fuse_for_inference(net) for name, net in nets.items()}
+    return nets
 
 
 @pytest.mark.parametrize("image", REFERENCE_IMAGES)
@@ -66,8 +75,10 @@ def test_published_weights_match_paddlepaddle(image: str, published_nets: dict[s
         worst["rec"] = max(
             float(np.abs(published_nets[REC](torch.from_numpy(x)).numpy() - y).max()) for x, y in rec_pairs
         )
+    fused = published_nets[DET].memory_format == torch.channels_last
     for task, value in worst.items():
-        assert value <= REFERENCE_TOLERANCE[task], f"{task}: max |Δ| {value:.3g}"
+        bar = (FUSED_REFERENCE_TOLERANCE if fused else REFERENCE_TOLERANCE)[task]
+        assert value <= bar, f"{task}: max |Δ| {value:.3g}"
 
 
 def test_both_generations_of_structured_names_load() -> None:

@@ -10,6 +10,7 @@ import torch
 
 from .errors import WeightsMismatchError
 from .factory import create_model
+from .models.fusion import fuse_for_inference
 from .pipeline.ctc import CTCDecoder
 from .pipeline.image_io import ImageInput
 from .pipeline.results import OCRResult, TextLine
@@ -118,12 +119,12 @@ class OCR:
             cls_record = get_record(cls_model)
             if cls_record.task != "cls":
                 raise ValueError(f"{cls_record.name} is a {cls_record.task} model, not a cls model")
-            cls_net = create_model(cls_model, cls_weights, store=store)
+            cls_net = fuse_for_inference(create_model(cls_model, cls_weights, store=store))
         self.settings = settings
         self.models = {"det": det_model, "rec": rec_model, "cls": cls_model if cls_net is not None else None}
-        rec_net = create_model(rec_model, rec_weights, store=store)
+        rec_net = fuse_for_inference(create_model(rec_model, rec_weights, store=store))
         self.system = OCRSystem(
-            det_net=create_model(det_model, det_weights, store=store),
+            det_net=fuse_for_inference(create_model(det_model, det_weights, store=store)),
             cls_net=cls_net,
             rec_net=rec_net,
             decoder=_decoder_for(rec_record, rec_net),

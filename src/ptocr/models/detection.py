@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import torch
-from torch import nn
-
+from .base import TaskModel
 from .heads import DBHead, PFHeadLocal
 from .lkpan import LKPAN
 from .mobilenetv3 import MobileNetV3Det
@@ -15,25 +13,11 @@ from .registry import register_architecture
 from .resnet_vd import ResNetVd
 
 
-class DBNet(nn.Module):
+class DBNet(TaskModel):
+    """DB detector: backbone → FPN neck → DB head, returning the N×1×H×W probability map."""
+
     task = "det"
-    #: Smallest input whose every pyramid level is at least one pixel: used to trace the layer order.
     example_input_shape = (1, 3, 64, 64)
-
-    def __init__(self, backbone: nn.Module, neck: nn.Module, head: nn.Module) -> None:
-        super().__init__()
-        self.backbone = backbone
-        self.neck = neck
-        self.head = head
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.head(self.neck(self.backbone(x)))
-
-    def reparameterize(self) -> None:
-        """Fuses re-parameterisable branches into the deploy form (no-op for plain backbones)."""
-        fuse = getattr(self.backbone, "reparameterize", None)
-        if fuse is not None:
-            fuse()
 
 
 @register_architecture

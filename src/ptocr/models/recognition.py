@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import torch
-from torch import nn
-
+from .base import TaskModel
 from .heads import CTCHead
 from .mobilenetv1_enhance import MobileNetV1Enhance
 from .mobilenetv3 import MobileNetV3, small_config
@@ -16,23 +14,11 @@ from .sequence import SequenceEncoder
 from .svtr import SVTREncoder
 
 
-class CTCRecognizer(nn.Module):
+class CTCRecognizer(TaskModel):
+    """CTC recogniser: backbone → sequence neck → CTC head, returning N×T×C probabilities."""
+
     task = "rec"
     example_input_shape = (1, 3, 48, 64)
-
-    def __init__(self, backbone: nn.Module, neck: nn.Module, head: nn.Module) -> None:
-        super().__init__()
-        self.backbone = backbone
-        self.neck = neck
-        self.head = head
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.head(self.neck(self.backbone(x)))
-
-    def reparameterize(self) -> None:
-        fuse = getattr(self.backbone, "reparameterize", None)
-        if fuse is not None:
-            fuse()
 
 
 @register_architecture
