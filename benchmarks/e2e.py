@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -26,14 +27,16 @@ import numpy as np
 DEFAULT_FOLDER = Path(__file__).resolve().parents[2] / "shared" / "images"
 
 
-def make_ptocr(threads: int) -> Callable[[np.ndarray], int]:
-    import torch
-
+def make_ptocr(threads: int | None) -> Callable[[np.ndarray], int]:
     import ptocr
 
-    torch.set_num_threads(threads)
-    ocr = ptocr.OCR()
+    ocr = ptocr.OCR(threads=threads)
     return lambda image: len(ocr(image))
+
+
+def start_busy_neighbour() -> subprocess.Popen:
+    """One CPU-bound process beside the engines, as on a shared server."""
+    return subprocess.Popen([sys.executable, "-c", "while True: pass"])
 
 
 def rapidocr_engine(
@@ -105,7 +108,12 @@ def make_rapidocr(threads: int) -> Callable[[np.ndarray], int] | None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("folder", nargs="?", type=Path, default=DEFAULT_FOLDER)
-    parser.add_argument("--threads", type=int, default=2, help="CPU threads for each engine (default 2)")
+    parser.add_argument("--threads", type=int, default=2, help="CPU threads for onnxruntime (default 2)")
+    parser.add_argument(
+        "--ptocr-threads", default="auto",
+        help="ptocr's threads: auto (its default policy: the CPUs other processes leave free) or a number",
+    )  # fmt: skip
+    parser.add_argument("--busy", action="store_true", help="run one competing CPU-bound process meanwhile")
     parser.add_argument("--repeat", type=int, default=1, help="timed passes over the folder (default 1)")
     args = parser.parse_args(argv)
 
@@ -118,13 +126,23 @@ def main(argv: list[str] | None = None) -> int:
         print(f"no images under {args.folder}", file=sys.stderr)
         return 2
     images = [cv2.imread(str(p)) for p in paths]  # decoding is not timed: both engines get arrays
-    engines = {"ptocr": make_ptocr(args.threads)}
+    ptocr_threads = None if args.ptocr_threads == "auto" else int(args.ptocr_threads)
+    engines = {"ptocr": make_ptocr(ptocr_threads)}
     rapid = make_rapidocr(args.threads)
     if rapid is not None:
         engines["rapidocr_onnxruntime"] = rapid
     else:
         print("rapidocr_onnxruntime is not installed: timing ptocr alone", file=sys.stderr)
 
+    neighbour = start_busy_neighbour() if args.busy else None
+    try:
+        return _timed(engines, images, args, rapid is not None)
+    finally:
+        if neighbour is not None:
+            neighbour.kill()
+
+
+def _timed(engines: dict, images: list[np.ndarray], args: argparse.Namespace, with_rapid: bool) -> int:
     for run in engines.values():  # warm-up: first calls allocate and pick kernels
         for image in images[:5]:
             run(image)
@@ -137,11 +155,13 @@ def main(argv: list[str] | None = None) -> int:
                 lines[name] += run(image)
                 per_image[name].append(time.perf_counter() - start)
 
-    print(f"{len(images)} images × {args.repeat} pass(es) from {args.folder}, {args.threads} threads")
+    busy = ", one busy neighbour process" if args.busy else ""
+    print(f"{len(images)} images × {args.repeat} pass(es) from {args.folder}; ptocr threads {args.ptocr_threads}, "
+          f"onnxruntime threads {args.threads}{busy}")
     print(f"{'engine':<22}{'median/image':>14}{'total':>10}{'lines':>8}")
     for name, times in per_image.items():
         print(f"{name:<22}{statistics.median(times) * 1000:>11.1f} ms{sum(times):>9.2f}s{lines[name]:>8}")
-    if rapid is not None:
+    if with_rapid:
         ratio = sum(per_image["rapidocr_onnxruntime"]) / sum(per_image["ptocr"])
         print(f"total time ratio rapidocr_onnxruntime / ptocr = {ratio:.2f} (>1 means ptocr is faster)")
     return 0

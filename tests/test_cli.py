@@ -93,6 +93,7 @@ def test_jsonl_output(capsys: pytest.CaptureFixture[str], images: Path) -> None:
         "version": "PP-OCRv4",
         "use_angle_cls": True,
         "device": "cpu",
+        "threads": None,
     }
 
 
@@ -106,6 +107,15 @@ def test_language_and_version_reach_the_engine(capsys: pytest.CaptureFixture[str
     )
     code, _, err = run(capsys, "--version", "PP-OCRv9", str(images / "b.png"))
     assert code == 2 and "invalid choice: 'PP-OCRv9'" in err
+
+
+def test_threads_option(capsys: pytest.CaptureFixture[str], images: Path) -> None:
+    assert run(capsys, "--threads", "1", str(images / "b.png"))[0] == 0
+    assert FakeOCR.instances[-1].kwargs["threads"] == 1
+    assert run(capsys, "--threads", "auto", str(images / "b.png"))[0] == 0
+    assert FakeOCR.instances[-1].kwargs["threads"] is None
+    code, _, err = run(capsys, "--threads", "0", str(images / "b.png"))
+    assert code == 2 and "expected a positive number or auto" in err
 
 
 def test_folders_expand_recursively_sorted_to_images_only(capsys, images: Path) -> None:

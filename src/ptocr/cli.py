@@ -99,7 +99,24 @@ def _ocr_parser() -> argparse.ArgumentParser:
             "`ptocr models list` shows them)",
         )  # fmt: skip
     parser.add_argument("--device", default="cpu", help="torch device (default cpu)")
+    parser.add_argument(
+        "--threads", type=_threads, default=None, metavar="N|auto",
+        help="CPU threads for the networks (default auto: the CPUs other running processes leave free, "
+        "checked before each image)",
+    )  # fmt: skip
     return parser
+
+
+def _threads(value: str) -> int | None:
+    if value == "auto":
+        return None
+    try:
+        count = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive number or auto, got {value!r}") from None
+    if count < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive number or auto, got {value!r}")
+    return count
 
 
 def _ocr(argv: list[str]) -> int:
@@ -142,6 +159,7 @@ def _make_engine(args: argparse.Namespace) -> Any:
         version=args.ocr_version,
         use_angle_cls=not args.no_angle_cls,
         device=args.device,
+        threads=args.threads,
     )
 
 

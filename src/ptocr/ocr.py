@@ -82,7 +82,9 @@ class OCR:
     `ptocr.list_models()`) win. `*_weights` point at other copies of their files (a Paddle inference folder,
     an `.onnx` file, a trained `.pdparams` or a converted `.safetensors`). `settings` replaces the whole
     `OCRSettings` (the default is PaddleOCR 2.x's, with each chosen model's input settings); `use_angle_cls`,
-    when given, overrides that one setting.
+    when given, overrides that one setting. `threads`: CPU threads for the networks; None (default) uses
+    the CPUs that other running processes leave free, checked before each image
+    (`ptocr.pipeline.threads`), an int exactly that many.
     """
 
     def __init__(
@@ -96,6 +98,7 @@ class OCR:
         use_angle_cls: bool | None = None,
         settings: OCRSettings | None = None,
         device: str | torch.device = "cpu",
+        threads: int | None = None,
         det_weights: WeightsPath = None,
         rec_weights: WeightsPath = None,
         cls_weights: WeightsPath = None,
@@ -130,6 +133,7 @@ class OCR:
             decoder=_decoder_for(rec_record, rec_net),
             settings=settings,
             device=device,
+            threads=threads,
         )
 
     def __call__(self, image: ImageInput) -> list[TextLine]:

@@ -29,6 +29,7 @@ from ptocr.pipeline.preprocess import (
 )
 from ptocr.pipeline.results import OCRResult, TextLine
 from ptocr.pipeline.settings import OCRSettings
+from ptocr.pipeline.threads import ThreadPolicy
 
 Net = Callable[[torch.Tensor], Any]
 
@@ -53,6 +54,7 @@ class OCRSystem:
         settings: OCRSettings | None = None,
         device: str | torch.device = "cpu",
         collect_timings: bool = False,
+        threads: int | None = None,
     ) -> None:
         self.settings = settings if settings is not None else OCRSettings()
         if self.settings.use_angle_cls and cls_net is None:
@@ -64,6 +66,7 @@ class OCRSystem:
         self.decoder = decoder if isinstance(decoder, CTCDecoder) else CTCDecoder(decoder)
         self.postprocessor = DBPostProcessor(self.settings.det)
         self.collect_timings = collect_timings
+        self.threads = ThreadPolicy(threads)
 
     def _prepare(self, net: Net) -> Net:
         if isinstance(net, torch.nn.Module):
@@ -155,6 +158,8 @@ class OCRSystem:
         """OCR of one image: lines with score >= drop_score, in reading order."""
         started = time.perf_counter()
         timings: dict[str, float] = {}
+        if self.device.type == "cpu":
+            self.threads.apply()
         image = load_image(image)
 
         stage_start = time.perf_counter()

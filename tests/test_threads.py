@@ -1,0 +1,53 @@
+"""The CPU thread policy: fixed counts, and the automatic one that yields to other busy processes."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+
+import pytest
+import torch
+
+from ptocr.pipeline import threads as threads_mod
+from ptocr.pipeline.threads import ThreadPolicy, available_cpus, other_runnable_tasks
+
+
+def test_fixed_counts_are_used_as_given() -> None:
+    before = torch.get_num_threads()
+    try:
+        assert ThreadPolicy(1).apply() == 1 and torch.get_num_threads() == 1
+        assert ThreadPolicy(3).threads_now() == 3
+    finally:
+        torch.set_num_threads(before)
+    for bad in (0, -1, 1.5, True, "2"):
+        with pytest.raises(ValueError, match="threads must be a positive int or None"):
+            ThreadPolicy(bad)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(("others", "cpus", "expected"), [(0, 4, 4), (1, 4, 3), (3, 4, 1), (9, 4, 1), (None, 4, 4)])
+def test_automatic_count_leaves_busy_cpus_alone(
+    monkeypatch: pytest.MonkeyPatch, others: int | None, cpus: int, expected: int
+) -> None:
+    monkeypatch.setattr(threads_mod, "other_runnable_tasks", lambda: others)
+    policy = ThreadPolicy()
+    policy.cpus = cpus
+    assert policy.threads_now() == expected
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads Linux's /proc")
+def test_a_busy_neighbour_process_is_seen() -> None:
+    assert available_cpus() >= 1
+    quiet = other_runnable_tasks()
+    assert quiet is not None and quiet >= 0
+    neighbour = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+    try:
+        seen = 0
+        deadline = time.monotonic() + 5.0
+        while time.monotonic() < deadline and not seen:
+            seen = other_runnable_tasks() or 0
+            time.sleep(0.01)
+        assert seen >= 1
+    finally:
+        neighbour.kill()
+        neighbour.wait()
