@@ -27,11 +27,12 @@ import numpy as np
 DEFAULT_FOLDER = Path(__file__).resolve().parents[2] / "shared" / "images"
 
 
-def make_ptocr(threads: int | None) -> Callable[[np.ndarray], int]:
+def make_ptocr(threads: int | None, version: str = "PP-OCRv4") -> tuple[Callable[[np.ndarray], int], dict]:
+    """ptocr's system of `version` (PaddleOCR's choice for Chinese) and the models it chose."""
     import ptocr
 
-    ocr = ptocr.OCR(threads=threads)
-    return lambda image: len(ocr(image))
+    ocr = ptocr.OCR(threads=threads, version=version)
+    return (lambda image: len(ocr(image))), ocr.models
 
 
 def start_busy_neighbour() -> subprocess.Popen:
@@ -100,8 +101,8 @@ def rapidocr_engine(
     return run
 
 
-def make_rapidocr(threads: int) -> Callable[[np.ndarray], int] | None:
-    engine = rapidocr_engine(threads)
+def make_rapidocr(threads: int, models: dict) -> Callable[[np.ndarray], int] | None:
+    engine = rapidocr_engine(threads, (models["det"], models["cls"], models["rec"]))
     return None if engine is None else (lambda image: len(engine(image)))
 
 
@@ -115,6 +116,10 @@ def main(argv: list[str] | None = None) -> int:
     )  # fmt: skip
     parser.add_argument("--busy", action="store_true", help="run one competing CPU-bound process meanwhile")
     parser.add_argument("--repeat", type=int, default=1, help="timed passes over the folder (default 1)")
+    parser.add_argument(
+        "--version", nargs="+", default=["PP-OCRv4"], choices=["PP-OCRv4", "PP-OCRv3", "PP-OCRv2"],
+        help="PP-OCR systems to time, each against RapidOCR on the same files (default PP-OCRv4)",
+    )  # fmt: skip
     args = parser.parse_args(argv)
 
     import cv2
@@ -127,22 +132,25 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     images = [cv2.imread(str(p)) for p in paths]  # decoding is not timed: both engines get arrays
     ptocr_threads = None if args.ptocr_threads == "auto" else int(args.ptocr_threads)
-    engines = {"ptocr": make_ptocr(ptocr_threads)}
-    rapid = make_rapidocr(args.threads)
-    if rapid is not None:
-        engines["rapidocr_onnxruntime"] = rapid
-    else:
-        print("rapidocr_onnxruntime is not installed: timing ptocr alone", file=sys.stderr)
+    for version in args.version:
+        ours, models = make_ptocr(ptocr_threads, version)
+        engines = {"ptocr": ours}
+        rapid = make_rapidocr(args.threads, models)
+        if rapid is not None:
+            engines["rapidocr_onnxruntime"] = rapid
+        else:
+            print("rapidocr_onnxruntime is not installed: timing ptocr alone", file=sys.stderr)
+        print(f"{version}: {models['det']} + {models['cls']} + {models['rec']}")
+        neighbour = start_busy_neighbour() if args.busy else None
+        try:
+            _timed(engines, images, args, rapid is not None)
+        finally:
+            if neighbour is not None:
+                neighbour.kill()
+    return 0
 
-    neighbour = start_busy_neighbour() if args.busy else None
-    try:
-        return _timed(engines, images, args, rapid is not None)
-    finally:
-        if neighbour is not None:
-            neighbour.kill()
 
-
-def _timed(engines: dict, images: list[np.ndarray], args: argparse.Namespace, with_rapid: bool) -> int:
+def _timed(engines: dict, images: list[np.ndarray], args: argparse.Namespace, with_rapid: bool) -> None:
     for run in engines.values():  # warm-up: first calls allocate and pick kernels
         for image in images[:5]:
             run(image)
@@ -164,7 +172,6 @@ def _timed(engines: dict, images: list[np.ndarray], args: argparse.Namespace, wi
     if with_rapid:
         ratio = sum(per_image["rapidocr_onnxruntime"]) / sum(per_image["ptocr"])
         print(f"total time ratio rapidocr_onnxruntime / ptocr = {ratio:.2f} (>1 means ptocr is faster)")
-    return 0
 
 
 if __name__ == "__main__":
