@@ -17,7 +17,7 @@ from torch import nn
 
 import ptocr
 from ptocr import create_model
-from ptocr.errors import ModelFormatError, PtocrError, UnknownModelError, WeightsMismatchError
+from ptocr.errors import ModelFormatError, UnknownModelError, WeightsMismatchError
 from ptocr.formats import read_pdparams, read_weights
 from ptocr.models import build_architecture
 from ptocr.models.checkpoint import (
@@ -31,6 +31,7 @@ from ptocr.models.pplcnetv3 import RepLayer
 from ptocr.zoo import get_record
 
 from .paths import SHARED, shared_path
+from .test_hostile_files import load_or_refuse
 
 CLS, DET_V4 = "ch_ppocr_mobile_v2.0_cls", "ch_PP-OCRv4_det"
 # Largest |Δ| from Paddle Inference (IR optimisation off), as for the inference files (tests/test_models.py).
@@ -197,12 +198,7 @@ def test_mutated_checkpoints_fail_cleanly(tmp_path: Path) -> None:
             del buf[rng.randrange(1, len(buf)) :]
         path = tmp_path / f"m{index}.pdparams"
         path.write_bytes(bytes(buf))
-        try:
-            net = create_model(CLS, weights=path)
-        except PtocrError:
-            continue
-        with torch.inference_mode():  # a mutation that only changed values still gives a working network
-            assert net(torch.zeros(1, 3, 48, 192)).shape == (1, 2)
+        load_or_refuse(path)
 
 
 # --- parity with Paddle ------------------------------------------------------------------------------------

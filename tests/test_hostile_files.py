@@ -34,7 +34,7 @@ def _mutations(data: bytes, seed: int, count: int) -> list[bytes]:
     return out
 
 
-def _load(path: Path) -> None:
+def load_or_refuse(path: Path) -> None:
     try:
         net = create_model(CLS, weights=path)
     except PtocrError:
@@ -52,7 +52,7 @@ def test_corrupted_paddle_files_fail_cleanly(member: str, tmp_path: Path) -> Non
         for name in ("inference.pdmodel", "inference.pdiparams", "inference.pdiparams.info"):
             shutil.copyfile(source / name, folder / name)
         (folder / member).write_bytes(data)
-        _load(folder)
+        load_or_refuse(folder)
 
 
 def test_corrupted_onnx_fails_cleanly(tmp_path: Path) -> None:
@@ -60,4 +60,4 @@ def test_corrupted_onnx_fails_cleanly(tmp_path: Path) -> None:
     for index, mutated in enumerate(_mutations(data, seed=7, count=25)):
         path = tmp_path / f"m{index}.onnx"
         path.write_bytes(mutated)
-        _load(path)
+        load_or_refuse(path)

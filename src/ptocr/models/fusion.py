@@ -16,6 +16,8 @@ import torch
 from torch import nn
 
 from .base import TaskModel
+from .layers import batchnorm_affine
+from .mapping import run_with_hooks
 from .pplcnetv3 import LearnableAffine
 
 _CONVS = (nn.Conv2d, nn.ConvTranspose2d)
@@ -50,21 +52,14 @@ def _conv_affine_pairs(model: nn.Module, example: torch.Tensor) -> list[tuple[st
             handles.append(module.register_forward_pre_hook(before_affine))
         elif next(module.children(), None) is None:
             handles.append(module.register_forward_pre_hook(before_other))
-    try:
-        with torch.no_grad():
-            model(example)
-    finally:
-        for handle in handles:
-            handle.remove()
+    run_with_hooks(model, example, handles)
     return pairs
 
 
 def _scale_and_shift(affine: nn.Module, channels: int) -> tuple[torch.Tensor, torch.Tensor]:
     """The affine map `x → x * scale + shift` of an eval-mode BatchNorm or a LearnableAffine, per channel."""
     if isinstance(affine, nn.BatchNorm2d):
-        assert affine.running_mean is not None and affine.running_var is not None
-        scale = affine.weight.double() / (affine.running_var.double() + affine.eps).sqrt()
-        return scale, affine.bias.double() - affine.running_mean.double() * scale
+        return batchnorm_affine(affine, torch.float64)
     assert isinstance(affine, LearnableAffine)
     return affine.scale.double().expand(channels), affine.bias.double().expand(channels)
 

@@ -122,9 +122,17 @@ def make_divisible(value: float, divisor: int, min_value: int | None = None) -> 
 
 
 @torch.no_grad()
+def batchnorm_affine(bn: nn.BatchNorm2d, dtype: torch.dtype | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """An eval-mode BatchNorm as the per-channel map `x * scale + shift`, computed in `dtype` (default: its own)."""
+    assert bn.running_mean is not None and bn.running_var is not None
+    weight, bias, mean, var = (t if dtype is None else t.to(dtype) for t in (bn.weight, bn.bias, bn.running_mean,
+                                                                              bn.running_var))  # fmt: skip
+    scale = weight / (var + bn.eps).sqrt()
+    return scale, bias - mean * scale
+
+
+@torch.no_grad()
 def fuse_conv_bn(weight: torch.Tensor, bn: nn.BatchNorm2d) -> tuple[torch.Tensor, torch.Tensor]:
     """Kernel and bias of a conv followed by an eval-mode BatchNorm, as one conv."""
-    assert bn.running_mean is not None and bn.running_var is not None
-    std = (bn.running_var + bn.eps).sqrt()
-    scale = bn.weight / std
-    return weight * scale.reshape(-1, 1, 1, 1), bn.bias - bn.running_mean * scale
+    scale, shift = batchnorm_affine(bn)
+    return weight * scale.reshape(-1, 1, 1, 1), shift

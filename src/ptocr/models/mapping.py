@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 from torch import nn
+from torch.utils.hooks import RemovableHandle
 
 from ..errors import WeightsMismatchError
 
@@ -69,6 +70,16 @@ class TargetSlot:
     transposed_source: bool = False
 
 
+def run_with_hooks(module: nn.Module, example: torch.Tensor, handles: Sequence[RemovableHandle]) -> None:
+    """One forward pass of `example` without gradients, then removes the hooks `handles` registered."""
+    try:
+        with torch.no_grad():
+            module(example)
+    finally:
+        for handle in handles:
+            handle.remove()
+
+
 def parameter_use_order(module: nn.Module, example: torch.Tensor) -> list[TargetSlot]:
     """The module's parameters and buffers in the order its forward pass first uses their layers.
 
@@ -89,12 +100,7 @@ def parameter_use_order(module: nn.Module, example: torch.Tensor) -> list[Target
         for m in module.modules()
         if any(True for _ in m.parameters(recurse=False)) or any(True for _ in m.buffers(recurse=False))
     ]
-    try:
-        with torch.no_grad():
-            module(example)
-    finally:
-        for handle in handles:
-            handle.remove()
+    run_with_hooks(module, example, handles)
 
     slots: list[TargetSlot] = []
     for layer in order:
