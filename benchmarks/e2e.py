@@ -1,9 +1,13 @@
 """End-to-end OCR timing: ptocr against RapidOCR (onnxruntime) on the same three models and settings.
 
-Both engines run back to back in one process over every image of a folder, alternating per image so
-that machine drift hits both alike, after a warm-up pass. Prints per-image medians, totals and the ratio.
+Each engine reads every image of a folder in a process of its own, as a user would run it, the two taking
+turns (ptocr, RapidOCR, ptocr, …, `--repeat` rounds) so that machine drift hits both alike. Not in one
+process: each engine's worker threads keep spinning for a while after a call and slow whatever runs next
+(measured on 2 cores: ptocr 30.9 s interleaved against 24.2 s alone). Each process first reports its time
+to first result (start, imports, model loading, first image), then warms up on five images and times a
+pass; the parent prints per-image medians, totals, the ratio, peak RSS and time to first result.
 
-    python benchmarks/e2e.py [FOLDER] [--threads N] [--repeat R]
+    python benchmarks/e2e.py [FOLDER] [--threads N] [--repeat R] [--busy] [--version V ...] [--batch N]
 
 RapidOCR is timed when `rapidocr_onnxruntime` is installed (`pip install -e .[bench]`); it is pointed at
 the ONNX files of ptocr's model store (the same published files it ships) and configured like PaddleOCR
@@ -14,6 +18,7 @@ its own letterboxing or resizing.
 from __future__ import annotations
 
 import argparse
+import json
 import statistics
 import subprocess
 import sys
@@ -32,7 +37,12 @@ def make_ptocr(threads: int | None, version: str = "PP-OCRv4") -> tuple[Callable
     import ptocr
 
     ocr = ptocr.OCR(threads=threads, version=version)
-    return (lambda image: len(ocr(image))), ocr.models
+
+    def run(image: np.ndarray) -> int:
+        return len(ocr(image))
+
+    run.ocr = ocr  # type: ignore[attr-defined]
+    return run, ocr.models
 
 
 def start_busy_neighbour() -> subprocess.Popen:
@@ -48,14 +58,19 @@ def rapidocr_engine(
 
     ONNX exports that leave `nearest_mode` unset on their Resize nodes (old paddle2onnx) are given Paddle's
     floor rounding, so onnxruntime computes what Paddle does (tests/test_published_onnx.py explains why).
+    RapidOCR 1.4.4 ignores `limit_side_len` for limit_type "max" (it detects at 960, 1500 or 2000 px by the
+    image's longest side), so its detector is made to use the configured 960, as PaddleOCR does: otherwise it
+    runs a larger detection than PaddleOCR and ptocr on every image over 960 px, and finds other lines.
     """
     try:
         import onnx
         import yaml
         from rapidocr_onnxruntime import RapidOCR
+        from rapidocr_onnxruntime.ch_ppocr_det.text_detect import DetPreProcess, TextDetector
         from rapidocr_onnxruntime.main import DEFAULT_CFG_PATH
     except ImportError:
         return None
+    TextDetector.get_preprocess = lambda self, _: DetPreProcess(self.limit_side_len, "max", self.mean, self.std)
     from importlib import resources
 
     from ptocr.store import ModelStore
@@ -106,6 +121,44 @@ def make_rapidocr(threads: int, models: dict) -> Callable[[np.ndarray], int] | N
     return None if engine is None else (lambda image: len(engine(image)))
 
 
+def _child(args: argparse.Namespace) -> int:
+    """One engine, one process: time to first result, then a timed pass; one JSON line on stdout."""
+    started = time.perf_counter()
+    import resource
+
+    import cv2
+
+    from ptocr.pipeline import find_images
+
+    paths = find_images(args.folder)
+    first = cv2.imread(str(paths[0]))
+    ptocr_threads = None if args.ptocr_threads == "auto" else int(args.ptocr_threads)
+    run, models = make_ptocr(ptocr_threads, args.version[0])
+    if args.child == "rapidocr_onnxruntime":
+        run = make_rapidocr(args.threads, models)
+        if run is None:
+            return 3
+    run(first)
+    first_result = time.perf_counter() - started
+    images = [cv2.imread(str(p)) for p in paths]  # decoding is not timed: both engines get arrays
+    for image in images[:5]:  # warm-up: first calls allocate and pick kernels
+        run(image)
+    times, lines = [], 0
+    if args.child == "ptocr" and args.batch > 1:  # the whole pass, batched across images
+        ocr = run.ocr  # type: ignore[attr-defined]
+        start = time.perf_counter()
+        lines = sum(len(result) for result in ocr.run_many(images, chunk_size=args.batch))
+        times = [(time.perf_counter() - start) / len(images)] * len(images)
+    else:
+        for image in images:
+            start = time.perf_counter()
+            lines += run(image)
+            times.append(time.perf_counter() - start)
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(json.dumps({"times": times, "lines": lines, "first_result": first_result, "peak_mib": peak}))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("folder", nargs="?", type=Path, default=DEFAULT_FOLDER)
@@ -115,63 +168,70 @@ def main(argv: list[str] | None = None) -> int:
         help="ptocr's threads: auto (its default policy: the CPUs other processes leave free) or a number",
     )  # fmt: skip
     parser.add_argument("--busy", action="store_true", help="run one competing CPU-bound process meanwhile")
-    parser.add_argument("--repeat", type=int, default=1, help="timed passes over the folder (default 1)")
+    parser.add_argument("--repeat", type=int, default=1, help="rounds of one pass per engine (default 1)")
+    parser.add_argument(
+        "--batch", type=int, default=1,
+        help="ptocr reads the folder with run_many in chunks of N images (default 1: one image per call, "
+        "like RapidOCR)",
+    )  # fmt: skip
     parser.add_argument(
         "--version", nargs="+", default=["PP-OCRv4"], choices=["PP-OCRv4", "PP-OCRv3", "PP-OCRv2"],
         help="PP-OCR systems to time, each against RapidOCR on the same files (default PP-OCRv4)",
     )  # fmt: skip
+    parser.add_argument("--child", choices=["ptocr", "rapidocr_onnxruntime"], help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
-
-    import cv2
+    if args.child:
+        return _child(args)
 
     from ptocr.pipeline import find_images
 
-    paths = find_images(args.folder)
-    if not paths:
+    count = len(find_images(args.folder))
+    if not count:
         print(f"no images under {args.folder}", file=sys.stderr)
         return 2
-    images = [cv2.imread(str(p)) for p in paths]  # decoding is not timed: both engines get arrays
-    ptocr_threads = None if args.ptocr_threads == "auto" else int(args.ptocr_threads)
+    common = [str(args.folder), "--threads", str(args.threads), "--ptocr-threads", args.ptocr_threads]
+    busy = ", one busy neighbour process" if args.busy else ""
     for version in args.version:
-        ours, models = make_ptocr(ptocr_threads, version)
-        engines = {"ptocr": ours}
-        rapid = make_rapidocr(args.threads, models)
-        if rapid is not None:
-            engines["rapidocr_onnxruntime"] = rapid
-        else:
-            print("rapidocr_onnxruntime is not installed: timing ptocr alone", file=sys.stderr)
-        print(f"{version}: {models['det']} + {models['cls']} + {models['rec']}")
+        _, models = make_ptocr(1, version)
+        print(f"{version}: {models['det']} + {models['cls']} + {models['rec']}; {count} images × {args.repeat} "
+              f"round(s) from {args.folder}; ptocr threads {args.ptocr_threads}, batch {args.batch}; "
+              f"onnxruntime threads {args.threads}{busy}")  # fmt: skip
+        runs: dict[str, list[dict]] = {"ptocr": [], "rapidocr_onnxruntime": []}
         neighbour = start_busy_neighbour() if args.busy else None
         try:
-            _timed(engines, images, args, rapid is not None)
+            for _ in range(args.repeat):
+                for engine in runs:
+                    argv_child = [*common, "--version", version, "--batch", str(args.batch), "--child", engine]
+                    done = subprocess.run(
+                        [sys.executable, __file__, *argv_child], capture_output=True, text=True, check=False
+                    )
+                    if done.returncode == 3:
+                        print("rapidocr_onnxruntime is not installed: timing ptocr alone", file=sys.stderr)
+                        continue
+                    if done.returncode != 0:
+                        print(done.stderr, file=sys.stderr)
+                        return 1
+                    runs[engine].append(json.loads(done.stdout.strip().splitlines()[-1]))
         finally:
             if neighbour is not None:
                 neighbour.kill()
+        _report({name: results for name, results in runs.items() if results})
     return 0
 
 
-def _timed(engines: dict, images: list[np.ndarray], args: argparse.Namespace, with_rapid: bool) -> None:
-    for run in engines.values():  # warm-up: first calls allocate and pick kernels
-        for image in images[:5]:
-            run(image)
-    per_image: dict[str, list[float]] = {name: [] for name in engines}
-    lines: dict[str, int] = dict.fromkeys(engines, 0)
-    for _ in range(args.repeat):
-        for image in images:
-            for name, run in engines.items():
-                start = time.perf_counter()
-                lines[name] += run(image)
-                per_image[name].append(time.perf_counter() - start)
-
-    busy = ", one busy neighbour process" if args.busy else ""
-    print(f"{len(images)} images × {args.repeat} pass(es) from {args.folder}; ptocr threads {args.ptocr_threads}, "
-          f"onnxruntime threads {args.threads}{busy}")
-    print(f"{'engine':<22}{'median/image':>14}{'total':>10}{'lines':>8}")
-    for name, times in per_image.items():
-        print(f"{name:<22}{statistics.median(times) * 1000:>11.1f} ms{sum(times):>9.2f}s{lines[name]:>8}")
-    if with_rapid:
-        ratio = sum(per_image["rapidocr_onnxruntime"]) / sum(per_image["ptocr"])
-        print(f"total time ratio rapidocr_onnxruntime / ptocr = {ratio:.2f} (>1 means ptocr is faster)")
+def _report(runs: dict[str, list[dict]]) -> None:
+    print(f"{'engine':<22}{'median/image':>14}{'total':>10}{'lines':>8}{'peak RSS':>11}{'first result':>14}")
+    totals = {}
+    for name, results in runs.items():
+        per_image = [t for result in results for t in result["times"]]
+        totals[name] = statistics.median(sum(result["times"]) for result in results)
+        peak = max(result["peak_mib"] for result in results)
+        first = statistics.median(result["first_result"] for result in results)
+        print(f"{name:<22}{statistics.median(per_image) * 1000:>11.1f} ms{totals[name]:>9.2f}s"
+              f"{results[0]['lines']:>8}{peak:>7.0f} MiB{first:>12.2f} s")  # fmt: skip
+    if len(totals) == 2:
+        ratio = totals["ptocr"] / totals["rapidocr_onnxruntime"]
+        print(f"ptocr time / rapidocr_onnxruntime time = {ratio:.2f} (median pass; < 1 means ptocr is faster)")
 
 
 if __name__ == "__main__":

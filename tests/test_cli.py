@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -28,13 +29,28 @@ class Line:
         return {"box": [[0, 0], [10, 0], [10, 5], [0, 5]], "text": self.text, "score": self.score}
 
 
+class Result:
+    def __init__(self, lines: list[Line], timings: dict[str, float]) -> None:
+        self.lines, self.timings = lines, timings
+
+
 class FakeOCR:
     instances: ClassVar[list[FakeOCR]] = []
 
     def __init__(self, **kwargs: Any) -> None:
         self.kwargs = kwargs
         self.seen: list[str] = []
+        self.batches: list[list[str]] = []
         FakeOCR.instances.append(self)
+
+    def run_many(self, images: list[str], chunk_size: int) -> Iterator[Result]:
+        assert chunk_size == len(images) > 1
+        self.batches.append(list(images))
+        for image in images:
+            yield self.run(image)
+
+    def run(self, image: str) -> Result:
+        return Result(self(image), {"det_net": 0.25, "total": 1.0} if self.kwargs.get("collect_timings") else {})
 
     def __call__(self, image: str) -> list[Line]:
         self.seen.append(image)
@@ -94,6 +110,7 @@ def test_jsonl_output(capsys: pytest.CaptureFixture[str], images: Path) -> None:
         "use_angle_cls": True,
         "device": "cpu",
         "threads": None,
+        "collect_timings": False,
     }
 
 
@@ -140,16 +157,38 @@ def test_bad_inputs_are_reported_and_the_rest_still_read(capsys, images: Path, t
     missing = str(tmp_path / "missing.jpg")
     empty = tmp_path / "empty"
     empty.mkdir()
-    code, out, err = run(capsys, missing, str(images / "bad.png"), str(empty), str(images / "b.png"))
+    argv = [missing, str(images / "bad.png"), str(empty), str(images / "b.png"), "--batch", "4"]
+    code, out, err = run(capsys, *argv)
     assert code == 1
+    # Paths that name nothing readable are reported at once; an undecodable image when its batch is read.
     assert err.splitlines() == [
         f"ptocr: error: {missing}: no such file or directory",
-        f"ptocr: error: {images / 'bad.png'}: cannot decode the image (not a known image format)",
         f"ptocr: error: {empty}: no image files (.bmp, .dib, .jpe, .jpeg, .jpg, .png, .tif, .tiff, .webp) "
         "in this folder",
+        f"ptocr: error: {images / 'bad.png'}: cannot decode the image (not a known image format)",
     ]
     assert [json.loads(line)["image"] for line in out.splitlines()] == [str(images / "b.png")]
     assert "Traceback" not in err
+
+
+def test_images_are_read_in_batches_in_order(capsys, images: Path) -> None:
+    code, out, err = run(capsys, str(images), "--batch", "2")
+    assert (code, err) == (0, "")
+    expected = [str(images / "a.JPG"), str(images / "b.png"), str(images / "sub" / "c.webp")]
+    assert [json.loads(line)["image"] for line in out.splitlines()] == expected
+    assert FakeOCR.instances[0].batches == [expected[:2]]  # the last, single image is read on its own
+    code, _, _ = run(capsys, str(images), "--batch", "1")
+    assert code == 0 and FakeOCR.instances[1].batches == []
+    code, _, err = run(capsys, str(images), "--batch", "0")
+    assert code == 2 and "expected a positive number, got '0'" in err
+
+
+def test_profile_prints_stage_times(capsys, images: Path) -> None:
+    code, out, err = run(capsys, str(images), "--profile", "--batch", "3")
+    assert code == 0 and len(out.splitlines()) == 3
+    assert FakeOCR.instances[0].kwargs["collect_timings"] is True
+    rows = {line.split()[0]: line.split()[1:] for line in err.splitlines()[1:]}
+    assert rows["det_net"] == ["0.750", "25.0%"] and rows["total"][0] == "3.000"
 
 
 def test_only_missing_files_never_build_the_engine(capsys, tmp_path: Path) -> None:
@@ -161,9 +200,10 @@ def test_only_missing_files_never_build_the_engine(capsys, tmp_path: Path) -> No
 
 def test_model_failures_stop_with_one_line(capsys, images: Path, monkeypatch) -> None:
     (images / "broken_model.png").write_bytes(b"x")
-    code, _, err = run(capsys, str(images / "broken_model.png"), str(images / "b.png"))
+    code, _, err = run(capsys, str(images / "broken_model.png"), str(images / "b.png"), "--batch", "2")
     assert (code, err) == (1, f"ptocr: error: {images / 'broken_model.png'}: rec weights do not fit\n")
-    assert FakeOCR.instances[0].seen == [str(images / "broken_model.png")]
+    # The batch failed, so the images were retried one by one to name the failing one; b.png was never read.
+    assert set(FakeOCR.instances[0].seen) == {str(images / "broken_model.png")}
 
     def refuse(**kwargs: Any) -> None:
         raise ModelStoreError("could not fetch ch_PP-OCRv4_det (paddle files)")

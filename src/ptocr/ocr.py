@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+from collections.abc import Iterable, Iterator
 from importlib import resources
 
 import torch
@@ -84,7 +85,8 @@ class OCR:
     `OCRSettings` (the default is PaddleOCR 2.x's, with each chosen model's input settings); `use_angle_cls`,
     when given, overrides that one setting. `threads`: CPU threads for the networks; None (default) uses
     the CPUs that other running processes leave free, checked before each image
-    (`ptocr.pipeline.threads`), an int exactly that many.
+    (`ptocr.pipeline.threads`), an int exactly that many. `collect_timings`: results carry the seconds spent
+    per stage (`OCRResult.timings`).
     """
 
     def __init__(
@@ -99,6 +101,7 @@ class OCR:
         settings: OCRSettings | None = None,
         device: str | torch.device = "cpu",
         threads: int | None = None,
+        collect_timings: bool = False,
         det_weights: WeightsPath = None,
         rec_weights: WeightsPath = None,
         cls_weights: WeightsPath = None,
@@ -134,6 +137,7 @@ class OCR:
             settings=settings,
             device=device,
             threads=threads,
+            collect_timings=collect_timings,
         )
 
     def __call__(self, image: ImageInput) -> list[TextLine]:
@@ -143,3 +147,8 @@ class OCR:
     def run(self, image: ImageInput) -> OCRResult:
         """Like calling the object, with the image size (and timings) in a typed, JSON-exportable result."""
         return self.system.run(image)
+
+    def run_many(self, images: Iterable[ImageInput], chunk_size: int = 8) -> Iterator[OCRResult]:
+        """`run` over many images, yielded in order, each network batched across `chunk_size` images at a time
+        (the same results, fewer and fuller network calls: see `OCRSystem.run_many`)."""
+        return self.system.run_many(images, chunk_size)

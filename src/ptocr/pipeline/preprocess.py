@@ -150,16 +150,17 @@ def rec_batch_width(crops: Sequence[np.ndarray], settings: RecSettings) -> int:
 def build_cls_batch(crops: Sequence[np.ndarray], settings: ClsSettings) -> np.ndarray:
     """N×3×H×W float32 classifier input; every crop is padded to the fixed width of image_shape."""
     _, height, width = settings.image_shape
-    return _stack(crops, height, width)
+    return stack_crops(crops, height, width)
 
 
 def build_rec_batch(crops: Sequence[np.ndarray], settings: RecSettings) -> np.ndarray:
     """N×3×H×W float32 recogniser input, W from :func:`rec_batch_width`."""
     _, height, _ = settings.image_shape
-    return _stack(crops, height, rec_batch_width(crops, settings))
+    return stack_crops(crops, height, rec_batch_width(crops, settings))
 
 
-def _stack(crops: Sequence[np.ndarray], height: int, width: int) -> np.ndarray:
+def stack_crops(crops: Sequence[np.ndarray], height: int, width: int) -> np.ndarray:
+    """N×3×height×width float32: each crop through :func:`resize_norm_crop`."""
     batch = np.empty((len(crops), 3, height, width), dtype=np.float32)
     for index, crop in enumerate(crops):
         batch[index] = resize_norm_crop(crop, height, width)

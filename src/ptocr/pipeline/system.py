@@ -9,7 +9,10 @@ PaddleOCR's numerics exactly, so the same network outputs give the same boxes, t
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from itertools import islice
 from typing import Any
 
 import cv2
@@ -21,11 +24,14 @@ from ptocr.pipeline.ctc import CTCDecoder
 from ptocr.pipeline.db_postprocess import DBPostProcessor, filter_det_boxes, sort_boxes
 from ptocr.pipeline.image_io import ImageInput, load_image
 from ptocr.pipeline.preprocess import (
+    DetShape,
     aspect_ratio_order,
     batch_ranges,
     build_cls_batch,
     build_rec_batch,
     preprocess_det,
+    rec_batch_width,
+    stack_crops,
 )
 from ptocr.pipeline.results import OCRResult, TextLine
 from ptocr.pipeline.settings import OCRSettings
@@ -35,6 +41,28 @@ Net = Callable[[torch.Tensor], Any]
 
 # PaddleOCR flips a crop when the winning label contains this and its score beats the threshold.
 _UPSIDE_DOWN_LABEL = "180"
+# Bounds of one network call in `run_many`: crops per call, and crops × width for recognition (memory).
+_MANY_MAX_CROPS = 48
+_MANY_MAX_REC_COLUMNS = 48 * 320
+
+
+class StageClock:
+    """Seconds spent per named stage, summed; a no-op unless enabled (its cost is two clock reads)."""
+
+    def __init__(self, enabled: bool) -> None:
+        self.enabled = enabled
+        self.seconds: dict[str, float] = defaultdict(float)
+
+    @contextmanager
+    def stage(self, name: str) -> Iterator[None]:
+        if not self.enabled:
+            yield
+            return
+        start = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.seconds[name] += time.perf_counter() - start
 
 
 class OCRSystem:
@@ -42,7 +70,9 @@ class OCRSystem:
 
     ``nn.Module`` nets are moved to ``device`` and put in eval mode once, here. ``cls_net`` may be
     None only when ``settings.use_angle_cls`` is False. ``decoder`` is a :class:`CTCDecoder` or the
-    list of characters after the blank.
+    list of characters after the blank. With ``collect_timings`` every result carries the seconds spent
+    per stage: ``load``, ``det_pre``/``det_net``/``det_post``, ``crop``, ``cls_pre``/``cls_net``,
+    ``rec_pre``/``rec_net``/``decode`` and ``total`` (``ptocr --profile`` sums them over a run).
     """
 
     def __init__(
@@ -67,6 +97,8 @@ class OCRSystem:
         self.postprocessor = DBPostProcessor(self.settings.det)
         self.collect_timings = collect_timings
         self.threads = ThreadPolicy(threads)
+        self._clock = StageClock(False)
+        self.fixed_batches = self.device.type == "cuda"
 
     def _prepare(self, net: Net) -> Net:
         if isinstance(net, torch.nn.Module):
@@ -75,15 +107,24 @@ class OCRSystem:
             raise TypeError(f"a network must be callable, got {type(net).__name__}")
         return net
 
-    def _infer(self, net: Net, batch: np.ndarray) -> np.ndarray:
-        """Runs one batch and returns the output as a float32 numpy array."""
-        inputs = torch.from_numpy(batch).to(self.device)
-        with torch.inference_mode():
-            output = net(inputs)
-        if isinstance(output, torch.Tensor):
-            return output.detach().to("cpu", torch.float32).numpy()
+    def _infer(self, net: Net, batch: np.ndarray, stage: str, fixed_batch: int | None = None) -> np.ndarray:
+        """Runs one batch and returns the output as a float32 numpy array (timed as `stage`).
+
+        With `fixed_batches` (on by default on a GPU) a batch of fewer than `fixed_batch` rows is padded with
+        zero rows whose outputs are dropped: every row is computed on its own, so the results are the same,
+        while cuDNN plans each new input shape anew, which costs more than the padded rows.
+        """
+        rows = batch.shape[0]
+        if fixed_batch is not None and self.fixed_batches and rows < fixed_batch:
+            batch = np.concatenate([batch, np.zeros((fixed_batch - rows, *batch.shape[1:]), batch.dtype)])
+        with self._clock.stage(stage):
+            inputs = torch.from_numpy(batch).to(self.device)
+            with torch.inference_mode():
+                output = net(inputs)
+            if isinstance(output, torch.Tensor):
+                return output[:rows].detach().to("cpu", torch.float32).numpy()
         if isinstance(output, np.ndarray):
-            return output.astype(np.float32, copy=False)
+            return output[:rows].astype(np.float32, copy=False)
         raise TypeError(f"a network returned {type(output).__name__}; expected a tensor or an ndarray")
 
     # -- stages ---------------------------------------------------------------------------------
@@ -91,19 +132,26 @@ class OCRSystem:
     def detect(self, image: ImageInput) -> np.ndarray:
         """Text boxes of ``image``: float32 N×4×2, clockwise from top-left, in reading order."""
         image = load_image(image)
-        det_input, shape = preprocess_det(image, self.settings.det)
-        prob = self._infer(self.det_net, det_input)
+        with self._clock.stage("det_pre"):
+            det_input, shape = preprocess_det(image, self.settings.det)
+        prob = self._infer(self.det_net, det_input, "det_net")
         expected = (1, 1, *det_input.shape[2:])
         if prob.shape != expected and prob.shape != expected[1:]:
             raise ValueError(f"the detector returned shape {prob.shape}; expected {expected}")
-        boxes, _ = self.postprocessor(prob, shape)
-        boxes = filter_det_boxes(boxes, image.shape[0], image.shape[1])
-        return sort_boxes(boxes)
+        return self._boxes(prob.reshape(expected)[0], shape, image)
+
+    def _boxes(self, prob: np.ndarray, shape: DetShape, image: np.ndarray) -> np.ndarray:
+        """Boxes from one 1×H×W probability map, filtered and in reading order."""
+        with self._clock.stage("det_post"):
+            boxes, _ = self.postprocessor(prob[None], shape)
+            boxes = filter_det_boxes(boxes, image.shape[0], image.shape[1])
+            return sort_boxes(boxes)
 
     def crop(self, image: ImageInput, boxes: np.ndarray) -> list[np.ndarray]:
         """One upright crop per box (see :func:`rotate_crop`)."""
         image = load_image(image)
-        return [rotate_crop(image, box) for box in boxes]
+        with self._clock.stage("crop"):
+            return [rotate_crop(image, box) for box in boxes]
 
     def classify(self, crops: Sequence[np.ndarray]) -> tuple[list[np.ndarray], list[tuple[str, float]]]:
         """Angle decisions for ``crops`` and the crops with the upside-down ones turned 180°.
@@ -121,12 +169,9 @@ class OCRSystem:
         threshold = np.float32(settings.thresh)
         for positions in batch_ranges(len(crops), settings.batch_size):
             indices = [int(order[position]) for position in positions]
-            probs = self._infer(self.cls_net, build_cls_batch([crops[i] for i in indices], settings))
-            if probs.shape != (len(indices), len(settings.labels)):
-                raise ValueError(
-                    f"the classifier returned shape {probs.shape}; "
-                    f"expected ({len(indices)}, {len(settings.labels)})"
-                )
+            with self._clock.stage("cls_pre"):
+                batch = build_cls_batch([crops[i] for i in indices], settings)
+            probs = self._check_cls(self._infer(self.cls_net, batch, "cls_net", settings.batch_size), len(indices))
             best = probs.argmax(axis=1)
             for row, index in enumerate(indices):
                 label, score = settings.labels[best[row]], probs[row, best[row]]
@@ -134,6 +179,17 @@ class OCRSystem:
                 if _UPSIDE_DOWN_LABEL in label and score > threshold:
                     rotated[index] = cv2.rotate(crops[index], cv2.ROTATE_180)
         return rotated, decisions
+
+    def _check_cls(self, probs: np.ndarray, count: int) -> np.ndarray:
+        labels = len(self.settings.cls.labels)
+        if probs.shape != (count, labels):
+            raise ValueError(f"the classifier returned shape {probs.shape}; expected ({count}, {labels})")
+        return probs
+
+    def _check_rec(self, probs: np.ndarray, count: int) -> np.ndarray:
+        if probs.ndim != 3 or probs.shape[0] != count:
+            raise ValueError(f"the recogniser returned shape {probs.shape}; expected ({count}, T, classes)")
+        return probs
 
     def recognize(self, crops: Sequence[np.ndarray]) -> list[tuple[str, float]]:
         """(text, score) per crop. Crops are batched in order of aspect ratio, each batch as wide as
@@ -143,13 +199,12 @@ class OCRSystem:
         order = aspect_ratio_order(crops)
         for positions in batch_ranges(len(crops), settings.batch_size):
             indices = [int(order[position]) for position in positions]
-            probs = self._infer(self.rec_net, build_rec_batch([crops[i] for i in indices], settings))
-            if probs.ndim != 3 or probs.shape[0] != len(indices):
-                raise ValueError(
-                    f"the recogniser returned shape {probs.shape}; expected ({len(indices)}, T, classes)"
-                )
-            for index, decoded in zip(indices, self.decoder.decode(probs), strict=True):
-                results[index] = decoded
+            with self._clock.stage("rec_pre"):
+                batch = build_rec_batch([crops[i] for i in indices], settings)
+            probs = self._check_rec(self._infer(self.rec_net, batch, "rec_net", settings.batch_size), len(indices))
+            with self._clock.stage("decode"):
+                for index, decoded in zip(indices, self.decoder.decode(probs), strict=True):
+                    results[index] = decoded
         return results
 
     # -- whole flow -----------------------------------------------------------------------------
@@ -157,38 +212,130 @@ class OCRSystem:
     def run(self, image: ImageInput) -> OCRResult:
         """OCR of one image: lines with score >= drop_score, in reading order."""
         started = time.perf_counter()
-        timings: dict[str, float] = {}
+        self._clock = StageClock(self.collect_timings)
         if self.device.type == "cpu":
             self.threads.apply()
-        image = load_image(image)
-
-        stage_start = time.perf_counter()
+        with self._clock.stage("load"):
+            image = load_image(image)
         boxes = self.detect(image)
-        timings["det"] = time.perf_counter() - stage_start
-
         crops = self.crop(image, boxes)
         if self.settings.use_angle_cls and self.cls_net is not None:
-            stage_start = time.perf_counter()
             crops, _ = self.classify(crops)
-            timings["cls"] = time.perf_counter() - stage_start
-
-        stage_start = time.perf_counter()
         recognized = self.recognize(crops)
-        timings["rec"] = time.perf_counter() - stage_start
+        timings = dict(self._clock.seconds)
+        if self.collect_timings:
+            timings["total"] = time.perf_counter() - started
+        return self._result(image, boxes, recognized, timings)
 
+    def _result(
+        self, image: np.ndarray, boxes: np.ndarray, recognized: Sequence[tuple[str, float]], timings: dict[str, float]
+    ) -> OCRResult:
         drop_score = self.settings.drop_score
         lines = tuple(
             TextLine(box=box, text=text, score=score)
             for box, (text, score) in zip(boxes, recognized, strict=True)
             if score >= drop_score
         )
-        timings["total"] = time.perf_counter() - started
         return OCRResult(
-            lines=lines,
-            image_height=int(image.shape[0]),
-            image_width=int(image.shape[1]),
-            timings=timings if self.collect_timings else {},
+            lines=lines, image_height=int(image.shape[0]), image_width=int(image.shape[1]), timings=timings
         )
+
+    def run_many(self, images: Iterable[ImageInput], chunk_size: int = 8) -> Iterator[OCRResult]:
+        """OCR of many images, yielded in order, with each network batched across ``chunk_size`` images at a time.
+
+        The results are those of :meth:`run` on each image: detection batches only images whose detector
+        inputs have the same size; classification inputs have a fixed width, so any crops may share a call;
+        and each crop is recognised at exactly the width of the batch PaddleOCR would put it in on its own
+        image (per image, six crops by aspect ratio), calls grouping the crops of equal width. Fewer, fuller
+        network calls pay off most on a GPU, and for the small classifier on a CPU. With ``collect_timings``
+        each result carries its chunk's stage times divided evenly among the chunk's images.
+        """
+        if isinstance(chunk_size, bool) or not isinstance(chunk_size, int) or chunk_size < 1:
+            raise ValueError(f"chunk_size must be a positive int, got {chunk_size!r}")
+        pending = iter(images)
+        while chunk := list(islice(pending, chunk_size)):
+            yield from self._run_chunk(chunk)
+
+    def _run_chunk(self, chunk: list[ImageInput]) -> list[OCRResult]:
+        started = time.perf_counter()
+        self._clock = StageClock(self.collect_timings)
+        if self.device.type == "cpu":
+            self.threads.apply()
+        with self._clock.stage("load"):
+            pages = [load_image(image) for image in chunk]
+        boxes = self._detect_many(pages)
+        crops = [self.crop(page, page_boxes) for page, page_boxes in zip(pages, boxes, strict=True)]
+        if self.settings.use_angle_cls and self.cls_net is not None:
+            crops = self._classify_many(crops)
+        recognized = self._recognize_many(crops)
+        timings: dict[str, float] = {}
+        if self.collect_timings:
+            share = 1.0 / len(chunk)
+            timings = {name: seconds * share for name, seconds in self._clock.seconds.items()}
+            timings["total"] = (time.perf_counter() - started) * share
+        return [
+            self._result(page, page_boxes, texts, timings)
+            for page, page_boxes, texts in zip(pages, boxes, recognized, strict=True)
+        ]
+
+    def _detect_many(self, pages: list[np.ndarray]) -> list[np.ndarray]:
+        with self._clock.stage("det_pre"):
+            inputs = [preprocess_det(page, self.settings.det) for page in pages]
+        by_size: dict[tuple[int, ...], list[int]] = defaultdict(list)
+        for index, (det_input, _) in enumerate(inputs):
+            by_size[det_input.shape].append(index)
+        boxes: list[np.ndarray] = [np.zeros((0, 4, 2), np.float32)] * len(pages)
+        for size, members in by_size.items():
+            batch = np.concatenate([inputs[i][0] for i in members]) if len(members) > 1 else inputs[members[0]][0]
+            probs = self._infer(self.det_net, batch, "det_net")
+            expected = (len(members), 1, *size[2:])
+            if probs.shape != expected and not (len(members) == 1 and probs.shape == expected[1:]):
+                raise ValueError(f"the detector returned shape {probs.shape}; expected {expected}")
+            probs = probs.reshape(expected)
+            for row, index in enumerate(members):
+                boxes[index] = self._boxes(probs[row], inputs[index][1], pages[index])
+        return boxes
+
+    def _classify_many(self, crops: list[list[np.ndarray]]) -> list[list[np.ndarray]]:
+        settings = self.settings.cls
+        flat = [(page, index) for page, page_crops in enumerate(crops) for index in range(len(page_crops))]
+        rotated = [list(page_crops) for page_crops in crops]
+        threshold = np.float32(settings.thresh)
+        _, height, width = settings.image_shape
+        for positions in batch_ranges(len(flat), _MANY_MAX_CROPS):
+            members = [flat[position] for position in positions]
+            with self._clock.stage("cls_pre"):
+                batch = stack_crops([crops[page][index] for page, index in members], height, width)
+            probs = self._check_cls(self._infer(self.cls_net, batch, "cls_net", _MANY_MAX_CROPS), len(members))
+            best = probs.argmax(axis=1)
+            for row, (page, index) in enumerate(members):
+                label = settings.labels[best[row]]
+                if _UPSIDE_DOWN_LABEL in label and probs[row, best[row]] > threshold:
+                    rotated[page][index] = cv2.rotate(crops[page][index], cv2.ROTATE_180)
+        return rotated
+
+    def _recognize_many(self, crops: list[list[np.ndarray]]) -> list[list[tuple[str, float]]]:
+        settings = self.settings.rec
+        by_width: dict[int, list[tuple[int, int]]] = defaultdict(list)
+        for page, page_crops in enumerate(crops):
+            order = aspect_ratio_order(page_crops)
+            for positions in batch_ranges(len(page_crops), settings.batch_size):
+                indices = [int(order[position]) for position in positions]
+                width = rec_batch_width([page_crops[i] for i in indices], settings)
+                by_width[width].extend((page, index) for index in indices)
+        results: list[list[tuple[str, float]]] = [[("", 0.0)] * len(page_crops) for page_crops in crops]
+        _, height, _ = settings.image_shape
+        for width, members in sorted(by_width.items()):
+            per_call = max(1, min(_MANY_MAX_CROPS, _MANY_MAX_REC_COLUMNS // width))
+            for positions in batch_ranges(len(members), per_call):
+                group = [members[position] for position in positions]
+                with self._clock.stage("rec_pre"):
+                    batch = stack_crops([crops[page][index] for page, index in group], height, width)
+                probs = self._check_rec(self._infer(self.rec_net, batch, "rec_net", per_call), len(group))
+                with self._clock.stage("decode"):
+                    for (page, index), decoded in zip(group, self.decoder.decode(probs), strict=True):
+                        results[page][index] = decoded
+        return results
 
     def __call__(self, image: ImageInput) -> list[TextLine]:
         """The kept lines of :meth:`run`, as a list."""
