@@ -51,3 +51,19 @@ def test_a_busy_neighbour_process_is_seen() -> None:
     finally:
         neighbour.kill()
         neighbour.wait()
+
+
+def test_onednn_cache_is_bounded_unless_the_user_chose() -> None:
+    """`import ptocr` caps oneDNN's primitive cache (peak memory) but keeps a capacity the user set."""
+    import os
+    import subprocess
+    import sys
+
+    code = "import os, ptocr; print(os.environ['ONEDNN_PRIMITIVE_CACHE_CAPACITY'])"
+    env = {k: v for k, v in os.environ.items() if k != "ONEDNN_PRIMITIVE_CACHE_CAPACITY"}
+    ours = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    theirs = subprocess.run(
+        [sys.executable, "-c", code], env={**env, "ONEDNN_PRIMITIVE_CACHE_CAPACITY": "1000"},
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    assert (ours.stdout.strip(), theirs.stdout.strip()) == ("256", "1000")

@@ -11,7 +11,14 @@ commands work without importing torch.
 
 from __future__ import annotations
 
+import os
 from typing import TYPE_CHECKING, Any
+
+# oneDNN keeps up to 1024 prepared convolutions (with their scratch memory) by default. The detector meets a
+# new input size with nearly every image, so most entries are never used again: on the 93 shared images peak
+# memory went from 839 to 791 MiB with 256 entries at the same speed (64: 659 MiB, but 13 % slower). Read by
+# oneDNN when it first runs, so set here, before any model does; a value the user set wins.
+os.environ.setdefault("ONEDNN_PRIMITIVE_CACHE_CAPACITY", "256")
 
 __version__ = "0.1.0"
 __all__ = ["OCR", "OCRSettings", "TextLine", "convert", "create_model", "list_models"]
