@@ -88,15 +88,33 @@ class ConvBNAct(nn.Module):
         return self.act(self.bn(self.conv(x)))
 
 
+class PooledConv1x1(nn.Conv2d):
+    """A 1×1 conv applied to globally pooled N×C×1×1 maps, computed as the matrix product it is.
+
+    Same parameters and result as `nn.Conv2d(in, out, 1)`. On a 1×1 map oneDNN cannot tell channels-last from
+    contiguous layout, so every call converted the vector and the weights to a blocked layout and back, and a
+    convolution was planned anew for each batch size: the SE blocks of the PP-LCNetV3 detector made 60 such
+    conversions per image.
+    """
+
+    def __init__(self, in_channels: int, out_channels: int) -> None:
+        super().__init__(in_channels, out_channels, 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if x.shape[-2:] != (1, 1):
+            return super().forward(x)
+        return F.linear(x.flatten(1), self.weight.flatten(1), self.bias)[:, :, None, None]
+
+
 class SqueezeExcite(nn.Module):
     """Global pool → 1×1 conv → ReLU → 1×1 conv → hard sigmoid → channel scaling."""
 
     def __init__(self, channels: int, reduction: int, hardsigmoid_slope: float) -> None:
         super().__init__()
         self.pool = nn.AdaptiveAvgPool2d(1)
-        self.conv1 = nn.Conv2d(channels, channels // reduction, 1)
+        self.conv1 = PooledConv1x1(channels, channels // reduction)
         self.relu = nn.ReLU()
-        self.conv2 = nn.Conv2d(channels // reduction, channels, 1)
+        self.conv2 = PooledConv1x1(channels // reduction, channels)
         self.gate = HardSigmoid(hardsigmoid_slope)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
