@@ -105,7 +105,10 @@ class ClsSettings:
     """Text-angle classifier settings (PaddleOCR predict_cls.py)."""
 
     image_shape: tuple[int, int, int] = (3, 48, 192)
-    batch_size: int = 6
+    # PaddleOCR's cls_batch_num is 6. The input has a fixed width, so a crop's decision does not depend on
+    # which crops share its call: calls of 24 give the same decisions, and on 2 CPU threads the small network
+    # took 1.6–2.2 ms a crop in them against 3.2–4.0 ms in calls of 6 (more again at 48).
+    batch_size: int = 24
     thresh: float = 0.9
     labels: tuple[str, ...] = ("0", "180")
 

@@ -42,7 +42,7 @@ Net = Callable[[torch.Tensor], Any]
 # PaddleOCR flips a crop when the winning label contains this and its score beats the threshold.
 _UPSIDE_DOWN_LABEL = "180"
 # Bounds of one network call in `run_many`: crops per call, and crops × width for recognition (memory).
-_MANY_MAX_CROPS = 48
+_MANY_MAX_CROPS = 24
 _MANY_MAX_REC_COLUMNS = 48 * 320
 
 
@@ -167,11 +167,12 @@ class OCRSystem:
         decisions: list[tuple[str, float]] = [("", 0.0)] * len(crops)
         order = aspect_ratio_order(crops)
         threshold = np.float32(settings.thresh)
-        for positions in batch_ranges(len(crops), settings.batch_size):
+        per_call = settings.batch_size
+        for positions in batch_ranges(len(crops), per_call):
             indices = [int(order[position]) for position in positions]
             with self._clock.stage("cls_pre"):
                 batch = build_cls_batch([crops[i] for i in indices], settings)
-            probs = self._check_cls(self._infer(self.cls_net, batch, "cls_net", settings.batch_size), len(indices))
+            probs = self._check_cls(self._infer(self.cls_net, batch, "cls_net", per_call), len(indices))
             best = probs.argmax(axis=1)
             for row, index in enumerate(indices):
                 label, score = settings.labels[best[row]], probs[row, best[row]]
@@ -302,11 +303,12 @@ class OCRSystem:
         rotated = [list(page_crops) for page_crops in crops]
         threshold = np.float32(settings.thresh)
         _, height, width = settings.image_shape
-        for positions in batch_ranges(len(flat), _MANY_MAX_CROPS):
+        per_call = settings.batch_size
+        for positions in batch_ranges(len(flat), per_call):
             members = [flat[position] for position in positions]
             with self._clock.stage("cls_pre"):
                 batch = stack_crops([crops[page][index] for page, index in members], height, width)
-            probs = self._check_cls(self._infer(self.cls_net, batch, "cls_net", _MANY_MAX_CROPS), len(members))
+            probs = self._check_cls(self._infer(self.cls_net, batch, "cls_net", per_call), len(members))
             best = probs.argmax(axis=1)
             for row, (page, index) in enumerate(members):
                 label = settings.labels[best[row]]
