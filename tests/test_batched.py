@@ -80,3 +80,23 @@ def test_run_many_checks_its_arguments(ocr: ptocr.OCR) -> None:
     with pytest.raises(ValueError, match="chunk_size must be a positive int"):
         list(ocr.run_many([np.zeros((40, 40, 3), np.uint8)], chunk_size=0))
     assert list(ocr.run_many([])) == []
+
+
+def test_no_tensorfloat32_while_the_networks_run_on_cuda() -> None:
+    """cuDNN's default TF32 convolutions moved scores by up to 0.09 on an H100: exact mode turns them off, for
+    the networks' calls only (the flags are process-wide; this checks them without needing a GPU)."""
+    import torch
+
+    from ptocr.pipeline.system import _full_float32
+
+    cudnn, matmul = torch.backends.cudnn, torch.backends.cuda.matmul
+    before = (cudnn.allow_tf32, matmul.allow_tf32, cudnn.benchmark)
+    cudnn.benchmark = True
+    try:
+        with _full_float32(torch.device("cuda")):
+            assert (cudnn.allow_tf32, matmul.allow_tf32, cudnn.benchmark) == (False, False, True)
+        with _full_float32(torch.device("cpu")):
+            assert cudnn.allow_tf32 == before[0]
+        assert (cudnn.allow_tf32, matmul.allow_tf32) == before[:2]
+    finally:
+        cudnn.benchmark = before[2]

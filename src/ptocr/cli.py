@@ -112,8 +112,8 @@ def _ocr_parser() -> argparse.ArgumentParser:
     )  # fmt: skip
     parser.add_argument(
         "--profile", action="store_true",
-        help="print the seconds spent per stage (decode, det pre/net/post, crop, cls, rec, CTC decode), summed "
-        "over all images, to stderr at the end",
+        help="print the seconds spent per stage (load: reading and decoding the image; det pre/net/post, crop, "
+        "cls pre/net, rec pre/net, CTC decode), summed over all images, to stderr at the end",
     )  # fmt: skip
     return parser
 
@@ -205,7 +205,7 @@ def _print_profile(seconds: Mapping[str, float]) -> None:
         if stage != "total":
             share = f"{value / total:>7.1%}" if total > 0 else ""
             print(f"{stage:<10}{value:>10.3f}{share:>8}", file=sys.stderr)
-    print(f"{'total':<10}{total:>10.3f}   (decoding files is not included)", file=sys.stderr)
+    print(f"{'total':<10}{total:>10.3f}", file=sys.stderr)
 
 
 def _make_engine(args: argparse.Namespace) -> Any:
