@@ -78,7 +78,7 @@ def test_run_many_timings_share_the_chunk(ocr: ptocr.OCR) -> None:
 
 def test_run_many_checks_its_arguments(ocr: ptocr.OCR) -> None:
     with pytest.raises(ValueError, match="chunk_size must be a positive int"):
-        list(ocr.run_many([np.zeros((40, 40, 3), np.uint8)], chunk_size=0))
+        ocr.run_many([np.zeros((40, 40, 3), np.uint8)], chunk_size=0)  # at the call, before any image
     assert list(ocr.run_many([])) == []
 
 

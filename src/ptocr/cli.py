@@ -118,26 +118,18 @@ def _ocr_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _positive(value: str) -> int:
+def _positive(value: str, expected: str = "a positive number") -> int:
     try:
         count = int(value)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive number, got {value!r}") from None
+        count = 0
     if count < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive number, got {value!r}")
+        raise argparse.ArgumentTypeError(f"expected {expected}, got {value!r}")
     return count
 
 
 def _threads(value: str) -> int | None:
-    if value == "auto":
-        return None
-    try:
-        count = int(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive number or auto, got {value!r}") from None
-    if count < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive number or auto, got {value!r}")
-    return count
+    return None if value == "auto" else _positive(value, "a positive number or auto")
 
 
 def _ocr(argv: list[str]) -> int:

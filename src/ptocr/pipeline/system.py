@@ -264,13 +264,15 @@ class OCRSystem:
         The results are those of :meth:`run` on each image: detection batches only images whose detector
         inputs have the same size; classification inputs have a fixed width, so any crops may share a call;
         and each crop is recognised at exactly the width of the batch PaddleOCR would put it in on its own
-        image (per image, six crops by aspect ratio), calls grouping the crops of equal width. Fewer, fuller
-        network calls pay off most on a GPU, and for the small classifier on a CPU. With ``collect_timings``
-        each result carries its chunk's stage times divided evenly among the chunk's images.
+        image (per image, `settings.rec.batch_size` crops by aspect ratio), calls grouping the crops of equal
+        width. Fewer, fuller network calls pay off on a GPU; on a CPU this measured no faster than :meth:`run`.
+        With ``collect_timings`` each result carries its chunk's stage times divided evenly among its images.
         """
         if isinstance(chunk_size, bool) or not isinstance(chunk_size, int) or chunk_size < 1:
             raise ValueError(f"chunk_size must be a positive int, got {chunk_size!r}")
-        pending = iter(images)
+        return self._chunks(iter(images), chunk_size)
+
+    def _chunks(self, pending: Iterator[ImageInput], chunk_size: int) -> Iterator[OCRResult]:
         while chunk := list(islice(pending, chunk_size)):
             yield from self._run_chunk(chunk)
 
