@@ -6,7 +6,9 @@ Reads every image of FOLDER (default ../shared/images) once on the CPU and once 
 and counts the images whose texts are identical (boxes within 1 px); then times `OCR.run_many` on CUDA over
 the folder's images repeated to N in all, for each chunk size (1 is `OCR.run` per image), and prints images
 per second with the seconds per stage (summed over the N images: network stages include the host↔device
-copies). Needs a CUDA device; exits with status 2 without one.
+copies). Needs a CUDA device; exits with status 2 without one. On a GPU host without network, point PTOCR_HOME at a
+copy of a model store that holds the system's three models (`ptocr models pull NAME` elsewhere, then copy the
+folder `ptocr models path NAME` prints) and install pyclipper from a wheel.
 """
 
 from __future__ import annotations
