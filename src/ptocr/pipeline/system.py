@@ -148,14 +148,7 @@ class OCRSystem:
 
     def detect(self, image: ImageInput) -> np.ndarray:
         """Text boxes of ``image``: float32 N×4×2, clockwise from top-left, in reading order."""
-        image = load_image(image)
-        with self._clock.stage("det_pre"):
-            det_input, shape = preprocess_det(image, self.settings.det)
-        prob = self._infer(self.det_net, det_input, "det_net")
-        expected = (1, 1, *det_input.shape[2:])
-        if prob.shape != expected and prob.shape != expected[1:]:
-            raise ValueError(f"the detector returned shape {prob.shape}; expected {expected}")
-        return self._boxes(prob.reshape(expected)[0], shape, image)
+        return self._detect_many([load_image(image)])[0]
 
     def _boxes(self, prob: np.ndarray, shape: DetShape, image: np.ndarray) -> np.ndarray:
         """Boxes from one 1×H×W probability map, filtered and in reading order."""
@@ -183,26 +176,29 @@ class OCRSystem:
         rotated = list(crops)
         decisions: list[tuple[str, float]] = [("", 0.0)] * len(crops)
         order = aspect_ratio_order(crops)
-        threshold = np.float32(settings.thresh)
-        per_call = settings.batch_size
-        for positions in batch_ranges(len(crops), per_call):
+        for positions in batch_ranges(len(crops), settings.batch_size):
             indices = [int(order[position]) for position in positions]
             with self._clock.stage("cls_pre"):
                 batch = build_cls_batch([crops[i] for i in indices], settings)
-            probs = self._check_cls(self._infer(self.cls_net, batch, "cls_net", per_call), len(indices))
-            best = probs.argmax(axis=1)
-            for row, index in enumerate(indices):
-                label, score = settings.labels[best[row]], probs[row, best[row]]
-                decisions[index] = (label, float(score))
-                if _UPSIDE_DOWN_LABEL in label and score > threshold:
+            for index, (label, score, upside_down) in zip(indices, self._cls_decisions(batch), strict=True):
+                decisions[index] = (label, score)
+                if upside_down:
                     rotated[index] = cv2.rotate(crops[index], cv2.ROTATE_180)
         return rotated, decisions
 
-    def _check_cls(self, probs: np.ndarray, count: int) -> np.ndarray:
-        labels = len(self.settings.cls.labels)
+    def _cls_decisions(self, batch: np.ndarray) -> list[tuple[str, float, bool]]:
+        """(label, probability, turn it?) per row of a classifier batch."""
+        settings = self.settings.cls
+        count, labels = batch.shape[0], len(settings.labels)
+        probs = self._infer(self.cls_net, batch, "cls_net", settings.batch_size)
         if probs.shape != (count, labels):
             raise ValueError(f"the classifier returned shape {probs.shape}; expected ({count}, {labels})")
-        return probs
+        threshold = np.float32(settings.thresh)
+        decisions = []
+        for row, best in enumerate(probs.argmax(axis=1)):
+            label, score = settings.labels[best], probs[row, best]
+            decisions.append((label, float(score), _UPSIDE_DOWN_LABEL in label and score > threshold))
+        return decisions
 
     def _check_rec(self, probs: np.ndarray, count: int) -> np.ndarray:
         if probs.ndim != 3 or probs.shape[0] != count:
@@ -229,10 +225,7 @@ class OCRSystem:
 
     def run(self, image: ImageInput) -> OCRResult:
         """OCR of one image: lines with score >= drop_score, in reading order."""
-        started = time.perf_counter()
-        self._clock = StageClock(self.collect_timings)
-        if self.device.type == "cpu":
-            self.threads.apply()
+        started = self._start()
         with self._clock.stage("load"):
             image = load_image(image)
         boxes = self.detect(image)
@@ -240,10 +233,22 @@ class OCRSystem:
         if self.settings.use_angle_cls and self.cls_net is not None:
             crops, _ = self.classify(crops)
         recognized = self.recognize(crops)
+        return self._result(image, boxes, recognized, self._timings(started, images=1))
+
+    def _start(self) -> float:
+        """Sets up timing and the thread count for one run; its start time."""
+        self._clock = StageClock(self.collect_timings)
+        if self.device.type == "cpu":
+            self.threads.apply()
+        return time.perf_counter()
+
+    def _timings(self, started: float, images: int) -> dict[str, float]:
+        """The stage times since `started`, each divided evenly among `images`; empty unless collected."""
+        if not self.collect_timings:
+            return {}
         timings = dict(self._clock.seconds)
-        if self.collect_timings:
-            timings["total"] = time.perf_counter() - started
-        return self._result(image, boxes, recognized, timings)
+        timings["total"] = time.perf_counter() - started
+        return {name: seconds / images for name, seconds in timings.items()}
 
     def _result(
         self, image: np.ndarray, boxes: np.ndarray, recognized: Sequence[tuple[str, float]], timings: dict[str, float]
@@ -277,10 +282,7 @@ class OCRSystem:
             yield from self._run_chunk(chunk)
 
     def _run_chunk(self, chunk: list[ImageInput]) -> list[OCRResult]:
-        started = time.perf_counter()
-        self._clock = StageClock(self.collect_timings)
-        if self.device.type == "cpu":
-            self.threads.apply()
+        started = self._start()
         with self._clock.stage("load"):
             pages = [load_image(image) for image in chunk]
         boxes = self._detect_many(pages)
@@ -288,11 +290,7 @@ class OCRSystem:
         if self.settings.use_angle_cls and self.cls_net is not None:
             crops = self._classify_many(crops)
         recognized = self._recognize_many(crops)
-        timings: dict[str, float] = {}
-        if self.collect_timings:
-            share = 1.0 / len(chunk)
-            timings = {name: seconds * share for name, seconds in self._clock.seconds.items()}
-            timings["total"] = (time.perf_counter() - started) * share
+        timings = self._timings(started, images=len(chunk))
         return [
             self._result(page, page_boxes, texts, timings)
             for page, page_boxes, texts in zip(pages, boxes, recognized, strict=True)
@@ -320,18 +318,12 @@ class OCRSystem:
         settings = self.settings.cls
         flat = [(page, index) for page, page_crops in enumerate(crops) for index in range(len(page_crops))]
         rotated = [list(page_crops) for page_crops in crops]
-        threshold = np.float32(settings.thresh)
-        _, height, width = settings.image_shape
-        per_call = settings.batch_size
-        for positions in batch_ranges(len(flat), per_call):
+        for positions in batch_ranges(len(flat), settings.batch_size):
             members = [flat[position] for position in positions]
             with self._clock.stage("cls_pre"):
-                batch = stack_crops([crops[page][index] for page, index in members], height, width)
-            probs = self._check_cls(self._infer(self.cls_net, batch, "cls_net", per_call), len(members))
-            best = probs.argmax(axis=1)
-            for row, (page, index) in enumerate(members):
-                label = settings.labels[best[row]]
-                if _UPSIDE_DOWN_LABEL in label and probs[row, best[row]] > threshold:
+                batch = build_cls_batch([crops[page][index] for page, index in members], settings)
+            for (page, index), (_, _, upside_down) in zip(members, self._cls_decisions(batch), strict=True):
+                if upside_down:
                     rotated[page][index] = cv2.rotate(crops[page][index], cv2.ROTATE_180)
         return rotated
 
