@@ -7,6 +7,7 @@ the last test runs OCRSystem end to end with fake networks that replay the refer
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -195,22 +196,26 @@ def test_ctc_decode_reproduces_reference_texts(ref: dict[str, Any], decoder: CTC
 class _ReplayNet:
     """A fake network that accepts only the reference inputs and answers with the reference outputs.
 
-    Batches past the stored ones (the reference keeps rec probabilities of the first two batches only)
-    get an all-blank answer, which decodes to an empty line with score 0 that drop_score removes.
+    Batches are matched by content, each stored one used once: the system may run independent batches side
+    by side, in any order. Batches past the stored ones (the reference keeps rec probabilities of the first two
+    batches only) get an all-blank answer, which decodes to an empty line with score 0 that drop_score removes.
     """
 
     def __init__(self, inputs: list[np.ndarray], outputs: list[np.ndarray], classes: int = 0) -> None:
         self.inputs, self.outputs, self.classes = inputs, outputs, classes
         self.calls = 0
+        self.replayed: set[int] = set()
+        self._lock = threading.Lock()
 
     def __call__(self, batch: torch.Tensor) -> torch.Tensor:
-        index = self.calls
-        self.calls += 1
         assert batch.dtype == torch.float32 and batch.is_contiguous()
-        if index < len(self.outputs):
-            assert torch.equal(batch, torch.from_numpy(self.inputs[index])), f"input of batch {index}"
-            return torch.from_numpy(self.outputs[index])
-        assert self.classes, f"unexpected extra batch {index}"
+        with self._lock:
+            self.calls += 1
+            for index, stored in enumerate(self.inputs[: len(self.outputs)]):
+                if index not in self.replayed and torch.equal(batch, torch.from_numpy(stored)):
+                    self.replayed.add(index)
+                    return torch.from_numpy(self.outputs[index])
+        assert self.classes, f"a batch that is none of the {len(self.outputs)} stored ones"
         blank = torch.zeros((batch.shape[0], batch.shape[3] // 8, self.classes))
         blank[:, :, 0] = 1.0
         return blank
@@ -233,6 +238,8 @@ def test_ocr_system_end_to_end_with_replayed_outputs(
 
     assert (det.calls, cls.calls) == (1, len(cls.outputs))
     assert rec.calls == int(ref["rec_n_batches_total"])
+    for net in (det, cls, rec):
+        assert net.replayed == set(range(len(net.outputs)))  # every stored batch came, exactly as stored
     assert {"det_net", "cls_net", "rec_net", "total"} <= set(result.timings)
 
     # Crops whose recognition the reference does not hold are left out of the comparison.

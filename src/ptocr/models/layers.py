@@ -34,6 +34,13 @@ class HardSigmoid(nn.Module):
         return f"slope={self.slope}, offset={self.offset}"
 
 
+class Hardswish(nn.Hardswish):
+    """torch's Hardswish; with `inplace=True` it overwrites its input only when no gradient is being recorded."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return F.hardswish(x, inplace=self.inplace and not torch.is_grad_enabled())
+
+
 def make_activation(name: str | None) -> nn.Module:
     """Activations by PaddleOCR's config names. Paddle's `hard_swish` equals torch's Hardswish."""
     if name is None:

@@ -17,6 +17,7 @@ from torch.nn import functional as F
 from .layers import (
     PADDLE_HARDSIGMOID_SLOPE,
     ConvBNAct,
+    Hardswish,
     SqueezeExcite,
     fuse_conv_bn,
     make_divisible,
@@ -50,13 +51,10 @@ class AffineHardswish(nn.Module):
 
     def __init__(self, inplace: bool = False) -> None:
         super().__init__()
-        self.inplace = inplace
-        self.act = nn.Hardswish()
+        self.act = Hardswish(inplace=inplace)
         self.lab = LearnableAffine(inplace=inplace)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if self.inplace and not torch.is_grad_enabled():
-            return self.lab(F.hardswish(x, inplace=True))
         return self.lab(self.act(x))
 
 

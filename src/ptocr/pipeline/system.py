@@ -8,12 +8,13 @@ PaddleOCR's numerics exactly, so the same network outputs give the same boxes, t
 
 from __future__ import annotations
 
+import threading
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from itertools import islice
-from typing import Any
+from typing import Any, TypeVar
 
 import cv2
 import numpy as np
@@ -35,9 +36,11 @@ from ptocr.pipeline.preprocess import (
 )
 from ptocr.pipeline.results import OCRResult, TextLine
 from ptocr.pipeline.settings import OCRSettings
-from ptocr.pipeline.threads import ThreadPolicy
+from ptocr.pipeline.threads import SideBySide, ThreadPolicy
 
 Net = Callable[[torch.Tensor], Any]
+T = TypeVar("T")
+R = TypeVar("R")
 
 # PaddleOCR flips a crop when the winning label contains this and its score beats the threshold.
 _UPSIDE_DOWN_LABEL = "180"
@@ -64,11 +67,13 @@ def _full_float32(device: torch.device) -> Iterator[None]:
 
 
 class StageClock:
-    """Seconds spent per named stage, summed; a no-op unless enabled (its cost is two clock reads)."""
+    """Seconds spent per named stage, summed over the threads that ran it; a no-op unless enabled (its cost is
+    two clock reads)."""
 
     def __init__(self, enabled: bool) -> None:
         self.enabled = enabled
         self.seconds: dict[str, float] = defaultdict(float)
+        self._lock = threading.Lock()
 
     @contextmanager
     def stage(self, name: str) -> Iterator[None]:
@@ -79,7 +84,9 @@ class StageClock:
         try:
             yield
         finally:
-            self.seconds[name] += time.perf_counter() - start
+            elapsed = time.perf_counter() - start
+            with self._lock:
+                self.seconds[name] += elapsed
 
 
 class OCRSystem:
@@ -114,6 +121,8 @@ class OCRSystem:
         self.postprocessor = DBPostProcessor(self.settings.det)
         self.collect_timings = collect_timings
         self.threads = ThreadPolicy(threads)
+        self._threads_now = 1
+        self._side_by_side = SideBySide()
         self._clock = StageClock(False)
         self.fixed_batches = self.device.type == "cuda"
 
@@ -176,11 +185,16 @@ class OCRSystem:
         rotated = list(crops)
         decisions: list[tuple[str, float]] = [("", 0.0)] * len(crops)
         order = aspect_ratio_order(crops)
-        for positions in batch_ranges(len(crops), settings.batch_size):
-            indices = [int(order[position]) for position in positions]
+        batches = [[int(order[p]) for p in positions] for positions in batch_ranges(len(crops), settings.batch_size)]
+
+        def classify_batch(indices: list[int]) -> list[tuple[str, float, bool]]:
             with self._clock.stage("cls_pre"):
                 batch = build_cls_batch([crops[i] for i in indices], settings)
-            for index, (label, score, upside_down) in zip(indices, self._cls_decisions(batch), strict=True):
+            return self._cls_decisions(batch)
+
+        outcomes = self._side_by_side_map(classify_batch, batches, [len(indices) for indices in batches])
+        for indices, batch_decisions in zip(batches, outcomes, strict=True):
+            for index, (label, score, upside_down) in zip(indices, batch_decisions, strict=True):
                 decisions[index] = (label, score)
                 if upside_down:
                     rotated[index] = cv2.rotate(crops[index], cv2.ROTATE_180)
@@ -211,14 +225,19 @@ class OCRSystem:
         settings = self.settings.rec
         results: list[tuple[str, float]] = [("", 0.0)] * len(crops)
         order = aspect_ratio_order(crops)
-        for positions in batch_ranges(len(crops), settings.batch_size):
-            indices = [int(order[position]) for position in positions]
+        batches = [[int(order[p]) for p in positions] for positions in batch_ranges(len(crops), settings.batch_size)]
+
+        def recognize_batch(indices: list[int]) -> list[tuple[str, float]]:
             with self._clock.stage("rec_pre"):
                 batch = build_rec_batch([crops[i] for i in indices], settings)
             probs = self._check_rec(self._infer(self.rec_net, batch, "rec_net", settings.batch_size), len(indices))
             with self._clock.stage("decode"):
-                for index, decoded in zip(indices, self.decoder.decode(probs), strict=True):
-                    results[index] = decoded
+                return self.decoder.decode(probs)
+
+        costs = [len(indices) * rec_batch_width([crops[i] for i in indices], settings) for indices in batches]
+        for indices, decoded in zip(batches, self._side_by_side_map(recognize_batch, batches, costs), strict=True):
+            for index, text_and_score in zip(indices, decoded, strict=True):
+                results[index] = text_and_score
         return results
 
     # -- whole flow -----------------------------------------------------------------------------
@@ -239,8 +258,14 @@ class OCRSystem:
         """Sets up timing and the thread count for one run; its start time."""
         self._clock = StageClock(self.collect_timings)
         if self.device.type == "cpu":
-            self.threads.apply()
+            self._threads_now = self.threads.apply()
         return time.perf_counter()
+
+    def _side_by_side_map(self, work: Callable[[T], R], items: Sequence[T], costs: Sequence[float]) -> list[R]:
+        """`[work(item) for item in items]` for independent network calls: on the CPU, side by side on as many
+        threads as the thread policy gave this run, one intra-op thread each (`SideBySide`)."""
+        threads = self._threads_now if self.device.type == "cpu" else 1
+        return self._side_by_side.map(work, items, costs, threads)
 
     def _timings(self, started: float, images: int) -> dict[str, float]:
         """The stage times since `started`, each divided evenly among `images`; empty unless collected."""
