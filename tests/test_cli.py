@@ -340,3 +340,13 @@ def test_unknown_language_is_one_clear_error(capsys, images: Path, monkeypatch: 
     code, out, err = run(capsys, "--lang", "klingon", str(images / "b.png"))
     assert code == 1 and out == ""
     assert err.startswith("ptocr: error: unsupported lang 'klingon'; supported: ") and err.count("\n") == 1
+
+
+def test_profile_says_when_stages_ran_side_by_side(capsys) -> None:
+    from ptocr import cli
+
+    cli._print_profile({"det_net": 0.5, "rec_net": 2.0, "total": 1.5})
+    err = capsys.readouterr().err
+    assert "133.3%" in err and err.endswith("(stages run side by side on several threads count each thread's time)\n")
+    cli._print_profile({"det_net": 0.5, "rec_net": 0.9, "total": 1.5})
+    assert "side by side" not in capsys.readouterr().err

@@ -198,6 +198,8 @@ def _print_profile(seconds: Mapping[str, float]) -> None:
             share = f"{value / total:>7.1%}" if total > 0 else ""
             print(f"{stage:<10}{value:>10.3f}{share:>8}", file=sys.stderr)
     print(f"{'total':<10}{total:>10.3f}", file=sys.stderr)
+    if sum(value for stage, value in seconds.items() if stage != "total") > total * 1.001:
+        print("(stages run side by side on several threads count each thread's time)", file=sys.stderr)
 
 
 def _make_engine(args: argparse.Namespace) -> Any:
