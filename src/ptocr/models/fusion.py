@@ -1,7 +1,7 @@
 """Inference-time fusion: rewrites a built network into fewer, larger kernels computing the same function.
 
-Three rewrites, each generic per layer type (never per model), each applied where one traced forward pass
-shows that the data flow allows it:
+Four rewrites, each generic per layer type (never per model), the first three applied where one traced forward
+pass shows that the data flow allows it:
 
 1. **Affine into conv.** A per-channel affine layer — BatchNorm (every family), PP-LCNetV3's scalar
    `LearnableAffine` — that is the only reader of a convolution's output becomes part of that conv's weights
@@ -10,9 +10,10 @@ shows that the data flow allows it:
    inside the conv: oneDNN applies it as a post-op while the output is still in cache, instead of one more
    pass over memory (PP-LCNetV3 spent about a fifth of its time in such passes).
 3. **Scalar affine into the convs that read it.** PP-LCNetV3 ends every activation with `a * x + c`; when
-   only convolutions read that, it is folded into their weights (`a * W`, bias `+ c * ΣW`). A conv with zero
-   padding would then see `x`'s padding, not the zeros Paddle pads `a * x + c` with, so such a conv pads its
-   input itself with `-c / a`, the value that the affine maps to zero.
+   only convolutions read that, it is folded into their weights (`a * W`, bias `+ c * ΣW`). A padded conv
+   pads `a * x + c` with zeros, which folding would change; such readers take only the scale, and the shift
+   stays as one in-place `x + c / a` (`fold_input_affines`).
+4. **1×1 convs as matrix products** on the CPU (`FusedConv2d`): no per-input-size oneDNN plan.
 
 The data flow comes from one forward pass of a small input with every leaf layer hooked and every tensor
 function outside a layer recorded (`_DataFlow`): a rewrite needs the layer to run exactly once and the
@@ -213,6 +214,10 @@ class _DataFlow(TorchFunctionMode):
         if self._depth == 0:
             self._produce(self._open.pop(), output)
 
+    def read_result(self, output: object) -> None:
+        """Marks the network's output as read (by its caller)."""
+        self._read(_Node(None), output)
+
     def only_call(self, layer: nn.Module) -> _Node | None:
         """The node of `layer` if the pass ran it exactly once."""
         calls = self.calls.get(id(layer), [])
@@ -230,8 +235,7 @@ def _trace(model: nn.Module, example: torch.Tensor) -> _DataFlow:
     try:
         with torch.inference_mode(), flow:
             flow.producer[id(example)] = _Node(None)
-            output = model(example)
-            flow._read(_Node(None), output)  # the caller reads the result
+            flow.read_result(model(example))
     finally:
         for handle in handles:
             handle.remove()
@@ -348,7 +352,8 @@ class Shift(nn.Module):
 
 @torch.no_grad()
 def _fold_input_affine(conv: nn.Conv2d, scale: float, shift: float) -> None:
-    """Rewrites `conv` in place so that it computes `conv(scale * x + shift)` (zero padding: see below)."""
+    """Rewrites `conv` in place so that it computes `conv(scale * x + shift)`; exact only for an unpadded conv
+    or a zero shift (see `fold_input_affines`)."""
     dtype = conv.weight.dtype
     weight = conv.weight.double()
     if shift:
