@@ -295,7 +295,8 @@ class OCRSystem:
         inputs have the same size; classification inputs have a fixed width, so any crops may share a call;
         and each crop is recognised at exactly the width of the batch PaddleOCR would put it in on its own
         image (per image, `settings.rec.batch_size` crops by aspect ratio), calls grouping the crops of equal
-        width. Fewer, fuller network calls pay off on a GPU; on a CPU this measured no faster than :meth:`run`.
+        width; on the CPU, independent calls run side by side as in :meth:`run`. Fewer, fuller network calls pay
+        off on a GPU; on a CPU this measured no faster than :meth:`run`.
         With ``collect_timings`` each result carries its chunk's stage times divided evenly among its images.
         """
         if isinstance(chunk_size, bool) or not isinstance(chunk_size, int) or chunk_size < 1:
@@ -328,26 +329,38 @@ class OCRSystem:
         for index, (det_input, _) in enumerate(inputs):
             by_size[det_input.shape].append(index)
         boxes: list[np.ndarray] = [np.zeros((0, 4, 2), np.float32)] * len(pages)
-        for size, members in by_size.items():
+        groups = list(by_size.items())
+
+        def detect_group(group: tuple[tuple[int, ...], list[int]]) -> list[np.ndarray]:
+            size, members = group
             batch = np.concatenate([inputs[i][0] for i in members]) if len(members) > 1 else inputs[members[0]][0]
             probs = self._infer(self.det_net, batch, "det_net")
             expected = (len(members), 1, *size[2:])
             if probs.shape != expected and not (len(members) == 1 and probs.shape == expected[1:]):
                 raise ValueError(f"the detector returned shape {probs.shape}; expected {expected}")
             probs = probs.reshape(expected)
-            for row, index in enumerate(members):
-                boxes[index] = self._boxes(probs[row], inputs[index][1], pages[index])
+            return [self._boxes(probs[row], inputs[index][1], pages[index]) for row, index in enumerate(members)]
+
+        costs = [len(members) * float(np.prod(size)) for size, members in groups]
+        for (_, members), group_boxes in zip(groups, self._side_by_side_map(detect_group, groups, costs), strict=True):
+            for index, page_boxes in zip(members, group_boxes, strict=True):
+                boxes[index] = page_boxes
         return boxes
 
     def _classify_many(self, crops: list[list[np.ndarray]]) -> list[list[np.ndarray]]:
         settings = self.settings.cls
         flat = [(page, index) for page, page_crops in enumerate(crops) for index in range(len(page_crops))]
         rotated = [list(page_crops) for page_crops in crops]
-        for positions in batch_ranges(len(flat), settings.batch_size):
-            members = [flat[position] for position in positions]
+        batches = [[flat[p] for p in positions] for positions in batch_ranges(len(flat), settings.batch_size)]
+
+        def classify_batch(members: list[tuple[int, int]]) -> list[tuple[str, float, bool]]:
             with self._clock.stage("cls_pre"):
                 batch = build_cls_batch([crops[page][index] for page, index in members], settings)
-            for (page, index), (_, _, upside_down) in zip(members, self._cls_decisions(batch), strict=True):
+            return self._cls_decisions(batch)
+
+        outcomes = self._side_by_side_map(classify_batch, batches, [len(members) for members in batches])
+        for members, decisions in zip(batches, outcomes, strict=True):
+            for (page, index), (_, _, upside_down) in zip(members, decisions, strict=True):
                 if upside_down:
                     rotated[page][index] = cv2.rotate(crops[page][index], cv2.ROTATE_180)
         return rotated
@@ -363,16 +376,24 @@ class OCRSystem:
                 by_width[width].extend((page, index) for index in indices)
         results: list[list[tuple[str, float]]] = [[("", 0.0)] * len(page_crops) for page_crops in crops]
         _, height, _ = settings.image_shape
+        calls: list[tuple[int, int, list[tuple[int, int]]]] = []  # (width, crops per call, the crops)
         for width, members in sorted(by_width.items()):
             per_call = max(1, min(_MANY_MAX_CROPS, _MANY_MAX_REC_COLUMNS // width))
             for positions in batch_ranges(len(members), per_call):
-                group = [members[position] for position in positions]
-                with self._clock.stage("rec_pre"):
-                    batch = stack_crops([crops[page][index] for page, index in group], height, width)
-                probs = self._check_rec(self._infer(self.rec_net, batch, "rec_net", per_call), len(group))
-                with self._clock.stage("decode"):
-                    for (page, index), decoded in zip(group, self.decoder.decode(probs), strict=True):
-                        results[page][index] = decoded
+                calls.append((width, per_call, [members[position] for position in positions]))
+
+        def recognize_call(call: tuple[int, int, list[tuple[int, int]]]) -> list[tuple[str, float]]:
+            width, per_call, group = call
+            with self._clock.stage("rec_pre"):
+                batch = stack_crops([crops[page][index] for page, index in group], height, width)
+            probs = self._check_rec(self._infer(self.rec_net, batch, "rec_net", per_call), len(group))
+            with self._clock.stage("decode"):
+                return self.decoder.decode(probs)
+
+        costs = [width * len(group) for width, _, group in calls]
+        for (_, _, group), decoded in zip(calls, self._side_by_side_map(recognize_call, calls, costs), strict=True):
+            for (page, index), text_and_score in zip(group, decoded, strict=True):
+                results[page][index] = text_and_score
         return results
 
     def __call__(self, image: ImageInput) -> list[TextLine]:
