@@ -79,6 +79,11 @@ def _is_matrix_product(conv: nn.Conv2d) -> bool:
     )
 
 
+def _rewritable(conv: nn.Module) -> bool:
+    """A plain `Conv2d` (or a `FusedConv2d`) with explicit zero padding: what the rewrites may change."""
+    return type(conv) in (nn.Conv2d, FusedConv2d) and conv.padding_mode == "zeros" and not isinstance(conv.padding, str)
+
+
 class FusedConv2d(nn.Conv2d):
     """A `Conv2d` that also applies an activation (`activation`) to its output. Same parameters as the conv
     it was made from.
@@ -103,8 +108,11 @@ class FusedConv2d(nn.Conv2d):
         """A fused conv sharing `conv`'s parameters (`conv` itself if it is one)."""
         if isinstance(conv, FusedConv2d):
             return conv
-        if conv.padding_mode != "zeros" or isinstance(conv.padding, str):
-            raise ValueError(f"only explicit zero padding can be fused, not {conv.padding_mode} {conv.padding}")
+        if not _rewritable(conv):
+            raise ValueError(
+                f"only a plain Conv2d with explicit zero padding can be fused, not {type(conv).__name__} "
+                f"with {conv.padding_mode} padding {conv.padding}"
+            )
         fused = cls(
             conv.in_channels,
             conv.out_channels,
@@ -315,9 +323,7 @@ def fuse_activations(model: nn.Module, example: torch.Tensor) -> int:
     flow = _trace(model, example)
     pairs = []
     for conv in model.modules():
-        if type(conv) not in (nn.Conv2d, FusedConv2d) or isinstance(conv.padding, str):
-            continue
-        if conv.padding_mode != "zeros" or getattr(conv, "activation", None) is not None:
+        if not _rewritable(conv) or getattr(conv, "activation", None) is not None:
             continue
         reader = _sole_reader(flow, conv)
         if isinstance(reader, tuple(_POST_OPS)):
@@ -367,13 +373,7 @@ def _fold_input_affine(conv: nn.Conv2d, scale: float, shift: float) -> None:
 
 
 def _readers_are_plain_convs(flow: _DataFlow, readers: list[nn.Module | None]) -> bool:
-    return bool(readers) and all(
-        type(conv) in (nn.Conv2d, FusedConv2d)
-        and flow.only_call(conv) is not None
-        and conv.padding_mode == "zeros"
-        and not isinstance(conv.padding, str)
-        for conv in readers
-    )
+    return bool(readers) and all(_rewritable(conv) and flow.only_call(conv) is not None for conv in readers)
 
 
 def fold_input_affines(model: nn.Module, example: torch.Tensor) -> int:

@@ -14,7 +14,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from itertools import islice
-from typing import Any, TypeVar
+from typing import Any
 
 import cv2
 import numpy as np
@@ -36,11 +36,9 @@ from ptocr.pipeline.preprocess import (
 )
 from ptocr.pipeline.results import OCRResult, TextLine
 from ptocr.pipeline.settings import OCRSettings
-from ptocr.pipeline.threads import SideBySide, ThreadPolicy
+from ptocr.pipeline.threads import R, SideBySide, T, ThreadPolicy
 
 Net = Callable[[torch.Tensor], Any]
-T = TypeVar("T")
-R = TypeVar("R")
 
 # PaddleOCR flips a crop when the winning label contains this and its score beats the threshold.
 _UPSIDE_DOWN_LABEL = "180"
