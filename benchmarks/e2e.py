@@ -170,9 +170,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--busy", action="store_true", help="run one competing CPU-bound process meanwhile")
     parser.add_argument("--repeat", type=int, default=1, help="rounds of one pass per engine (default 1)")
     parser.add_argument(
-        "--batch", type=int, default=1,
-        help="ptocr reads the folder with run_many in chunks of N images (default 1: one image per call, "
-        "like RapidOCR)",
+        "--batch", type=int, default=8,
+        help="ptocr reads the folder with run_many in chunks of N images (default 8, as its command line does; "
+        "1: one image per call, as RapidOCR's API and command line read a folder)",
     )  # fmt: skip
     parser.add_argument(
         "--version", nargs="+", default=["PP-OCRv4"], choices=["PP-OCRv4", "PP-OCRv3", "PP-OCRv2"],

@@ -15,6 +15,7 @@ import pytest
 
 import ptocr
 from ptocr.pipeline import OCRResult
+from ptocr.pipeline import system as system_module
 
 from .paths import shared_path
 
@@ -74,6 +75,23 @@ def test_run_many_timings_share_the_chunk(ocr: ptocr.OCR) -> None:
     assert results[0].timings == results[1].timings
     single = ocr.run(images[1]).timings
     assert single["total"] >= single["det_net"] + single["rec_net"] > 0
+
+
+def test_a_chunk_ends_at_its_pixel_budget(ocr: ptocr.OCR, monkeypatch: pytest.MonkeyPatch) -> None:
+    images = _images()  # 500×500, 350×350, 500×500, 300×200, 1150×720
+    chunks: list[list[int]] = []
+    run_chunk = ocr.system._run_chunk
+
+    def spy(pages: list[np.ndarray], started: float) -> list[OCRResult]:
+        chunks.append([page.shape[0] * page.shape[1] for page in pages])
+        return run_chunk(pages, started)
+
+    monkeypatch.setattr(ocr.system, "_run_chunk", spy)
+    monkeypatch.setattr(system_module, "_MANY_MAX_PIXELS", 400_000)
+    results = list(ocr.run_many(images, chunk_size=4))
+    # A chunk takes images until it holds the budget: the image that reaches it is the chunk's last.
+    assert chunks == [[250_000, 122_500, 250_000], [60_000, 828_000]]
+    assert [result.texts for result in results] == [ocr.run(image).texts for image in images]
 
 
 def test_run_many_checks_its_arguments(ocr: ptocr.OCR) -> None:

@@ -183,6 +183,33 @@ def test_images_are_read_in_batches_in_order(capsys, images: Path) -> None:
     assert code == 2 and "expected a positive number, got '0'" in err
 
 
+def test_a_folder_is_read_eight_images_at_a_time_by_default(capsys, tmp_path: Path) -> None:
+    folder = tmp_path / "many"
+    folder.mkdir()
+    names = [f"{index:02d}.png" for index in range(11)]
+    for name in names:
+        (folder / name).write_bytes(b"x")
+    code, out, err = run(capsys, str(folder))
+    assert (code, err) == (0, "")
+    paths = [str(folder / name) for name in names]
+    assert FakeOCR.instances[0].batches == [paths[:8], paths[8:]]
+    assert [json.loads(line)["image"] for line in out.splitlines()] == paths
+
+
+def test_a_failure_inside_a_batch_repeats_only_what_was_not_done(capsys, tmp_path: Path) -> None:
+    folder = tmp_path / "mixed"
+    folder.mkdir()
+    names = ["a.png", "bad.png", "c.png"]
+    for name in names:
+        (folder / name).write_bytes(b"x")
+    code, out, err = run(capsys, str(folder))
+    assert code == 1
+    assert err == f"ptocr: error: {folder / 'bad.png'}: cannot decode the image (not a known image format)\n"
+    assert [json.loads(line)["image"] for line in out.splitlines()] == [str(folder / "a.png"), str(folder / "c.png")]
+    # `a` came out of the batch; `bad` stopped it, so `bad` and `c` were read again one by one.
+    assert [Path(seen).name for seen in FakeOCR.instances[0].seen] == ["a.png", "bad.png", "bad.png", "c.png"]
+
+
 def test_profile_prints_stage_times(capsys, images: Path) -> None:
     code, out, err = run(capsys, str(images), "--profile", "--batch", "3")
     assert code == 0 and len(out.splitlines()) == 3

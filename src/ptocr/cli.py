@@ -105,10 +105,10 @@ def _ocr_parser() -> argparse.ArgumentParser:
         "checked before each image)",
     )  # fmt: skip
     parser.add_argument(
-        "--batch", type=_positive, default=1, metavar="N",
-        help="images read together, each network batched across them (default 1; the results are those of one "
-        "image at a time: fewer, fuller network calls, faster on a GPU and, by about a fifth, on a CPU, but it "
-        "holds more memory)",
+        "--batch", type=_positive, default=8, metavar="N",
+        help="images read together, each network batched across them (default 8; the results are those of one "
+        "image at a time. Fewer, fuller network calls, and on a CPU the networks of different images run side "
+        "by side: on 2 cores 8 took 0.83 of the time of 1, with about 12%% more memory)",
     )  # fmt: skip
     parser.add_argument(
         "--profile", action="store_true",
@@ -149,15 +149,15 @@ def _ocr(argv: list[str]) -> int:
         nonlocal failed
         paths = list(batch)
         batch.clear()
-        try:
-            results = list(engine.run_many(paths, chunk_size=len(paths))) if len(paths) > 1 else None
-        except (PtocrError, OSError):  # read them one by one to say which image (or the models) failed
-            results = None
-        if results is not None:
-            for path, result in zip(paths, results, strict=True):
-                emit(path, result)
-            return None
-        for path in paths:
+        done = 0
+        if len(paths) > 1:
+            try:
+                for result in engine.run_many(paths, chunk_size=len(paths)):
+                    emit(paths[done], result)
+                    done += 1
+            except (PtocrError, OSError):  # the rest one by one, to say which image (or the models) failed
+                pass  # a chunk decodes all its images before any network runs: little work is repeated
+        for path in paths[done:]:
             try:
                 emit(path, engine.run(path))
             except (ImageDecodeError, OSError) as exc:  # this image; go on with the others

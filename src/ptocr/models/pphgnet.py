@@ -154,7 +154,8 @@ class PPHGNet(nn.Module):
         features = []
         for stage in self.stages:
             x = stage(x)
-            features.append(x)
+            if self.det:  # a recogniser keeps no stage outputs alive
+                features.append(x)
         if self.det:
             return features
         # PaddleOCR pools adaptively to width 40 while training but exports this fixed pool.

@@ -243,10 +243,11 @@ class PPLCNetV3(nn.Module):
 
     def forward(self, x: torch.Tensor) -> list[torch.Tensor] | torch.Tensor:
         x = self.blocks2(self.conv1(x))
-        features = []
+        features = []  # only the detector keeps its stage outputs: they are a recogniser's largest tensors
         for stage in (self.blocks3, self.blocks4, self.blocks5, self.blocks6):
             x = stage(x)
-            features.append(x)
+            if self.det:
+                features.append(x)
         if self.det:
             return [proj(f) for proj, f in zip(self.layer_list, features, strict=True)]
         # PaddleOCR pools adaptively to width 40 while training but exports this fixed pool.

@@ -150,7 +150,8 @@ class ResNetVd(nn.Module):
         for names in self.stage_blocks:
             for name in names:
                 x = getattr(self, name)(x)
-            features.append(x)
+            if self.out_pool is None:  # a recogniser keeps no stage outputs alive
+                features.append(x)
         if self.out_pool is None:
             return features
         return self.out_pool(x)
