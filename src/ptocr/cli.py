@@ -151,12 +151,14 @@ def _ocr(argv: list[str]) -> int:
         batch.clear()
         done = 0
         if len(paths) > 1:
-            try:
-                for result in engine.run_many(paths, chunk_size=len(paths)):
-                    emit(paths[done], result)
-                    done += 1
-            except (PtocrError, OSError):  # the rest one by one, to say which image (or the models) failed
-                pass  # a chunk decodes all its images before any network runs: little work is repeated
+            results = engine.run_many(paths, chunk_size=len(paths))
+            while done < len(paths):
+                try:
+                    result = next(results)
+                except (PtocrError, OSError):  # the rest one by one, to say which image (or the models) failed;
+                    break  # a chunk decodes all its images before any network runs: little work is repeated
+                emit(paths[done], result)
+                done += 1
         for path in paths[done:]:
             try:
                 emit(path, engine.run(path))

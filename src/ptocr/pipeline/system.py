@@ -402,8 +402,8 @@ class OCRSystem:
         results: list[list[tuple[str, float]]] = [[("", 0.0)] * len(page_crops) for page_crops in crops]
         _, height, _ = settings.image_shape
         calls: list[tuple[int, int, list[tuple[int, int]]]] = []  # (width, crops per call, the crops)
+        bounds = self._call_bounds
         for width, members in sorted(by_width.items()):
-            bounds = self._call_bounds
             per_call = max(1, min(bounds.crops, bounds.rec_columns // width))
             for positions in batch_ranges(len(members), per_call):
                 calls.append((width, per_call, [members[position] for position in positions]))
