@@ -27,7 +27,16 @@ from .tensor_stream import read_tensor_stream
 #: Paddle state-dict key (placed by `ptocr.models.checkpoint`'s rules); "safetensors" by torch key.
 WeightFormat = Literal["paddle-inference", "onnx", "paddle-checkpoint", "safetensors"]
 
-_PROGRAM_NAMES = ("inference.pdmodel", "model.pdmodel")
+#: (program, combined parameters) file names: PaddlePaddle 2.x's, then fluid's (PaddleOCR 1.x: `model` +
+#: `params`). A fluid program without a combined file (`__model__` or `model`) has one file per variable.
+_COMBINED_LAYOUTS = (
+    ("inference.pdmodel", "inference.pdiparams"),
+    ("model.pdmodel", "model.pdiparams"),
+    ("model", "params"),
+    ("__model__", "__params__"),
+)
+_SEPARATE_PROGRAMS = ("__model__", "model")
+_PADDLE_FILE_NAMES = frozenset(name for layout in _COMBINED_LAYOUTS for name in layout)
 #: Checkpoints PaddleOCR's trainer and its published `*_train.tar` archives hold, in the order looked for.
 CHECKPOINT_NAMES = ("best_accuracy.pdparams", "student.pdparams", "model.pdparams")
 
@@ -49,12 +58,16 @@ class WeightSet:
         return len(self.tensors)
 
 
-def _paddle_folder_files(folder: Path) -> tuple[Path, Path] | None:
-    for program_name in _PROGRAM_NAMES:
-        program = folder / program_name
-        params = program.with_suffix(".pdiparams")
+def _paddle_folder_files(folder: Path) -> tuple[Path, Path | None] | None:
+    """The program and combined parameter file of a Paddle inference folder (no parameter file: fluid's one
+    file per variable), or None if it holds no Paddle program."""
+    for program_name, params_name in _COMBINED_LAYOUTS:
+        program, params = folder / program_name, folder / params_name
         if program.is_file() and params.is_file():
             return program, params
+    for program_name in _SEPARATE_PROGRAMS:
+        if (folder / program_name).is_file():
+            return folder / program_name, None
     return None
 
 
@@ -70,7 +83,8 @@ def _folder_checkpoint(folder: Path) -> Path | None:
 def read_weights(path: str | os.PathLike[str]) -> WeightSet:
     """Reads model weights from any of the files ptocr knows.
 
-    - a Paddle inference folder (`inference.pdmodel` + `.pdiparams` [+ `.info`]) or its `.pdmodel`;
+    - a Paddle inference folder (`inference.pdmodel` + `.pdiparams` [+ `.info`]) or its `.pdmodel`; PaddleOCR
+      1.x's fluid folders too (`model` + `params`, or `__model__` + one file per variable);
     - an `.onnx` file;
     - a trained checkpoint `*.pdparams`, or a folder without inference files that holds exactly one of
       `best_accuracy.pdparams`, `student.pdparams`, `model.pdparams`;
@@ -90,7 +104,8 @@ def read_weights(path: str | os.PathLike[str]) -> WeightSet:
         if path.suffix == ".safetensors":
             tensors, metadata = read_safetensors(path)
             return WeightSet(tensors, "safetensors", str(path), metadata=metadata)
-    folder = path.parent if path.is_file() and path.suffix in (".pdmodel", ".pdiparams") else path
+    in_folder = path.suffix in (".pdmodel", ".pdiparams") or path.name in _PADDLE_FILE_NAMES
+    folder = path.parent if path.is_file() and in_folder else path
     files = _paddle_folder_files(folder) if folder.is_dir() else None
     if files is None:
         checkpoint = _folder_checkpoint(folder) if path.is_dir() else None
@@ -101,13 +116,13 @@ def read_weights(path: str | os.PathLike[str]) -> WeightSet:
         )
         hint = f" ({', '.join(state_files)} hold training state, not weights)" if state_files else ""
         raise ModelFormatError(
-            f"{path}: not a model: expected a folder with inference.pdmodel + inference.pdiparams, an .onnx, "
-            f".pdparams or .safetensors file{hint}"
+            f"{path}: not a model: expected a folder with inference.pdmodel + inference.pdiparams (or PaddleOCR "
+            f"1.x's model + params), an .onnx, .pdparams or .safetensors file{hint}"
         )
     program_path, params_path = files
     program, tensors = read_paddle_inference(program_path, params_path)
-    info = params_path.with_name(params_path.name + ".info")
-    names = read_structured_names(info) if info.is_file() else {}
+    info = params_path.with_name(params_path.name + ".info") if params_path is not None else None
+    names = read_structured_names(info) if info is not None and info.is_file() else {}
     return WeightSet(tensors, "paddle-inference", str(folder), program, names)
 
 

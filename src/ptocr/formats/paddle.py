@@ -1,4 +1,9 @@
-"""Reads a Paddle inference model folder (`inference.pdmodel` + `inference.pdiparams` [+ `.info`])."""
+"""Reads Paddle inference models: a program (`ProgramDesc` protobuf) and its persistable tensors.
+
+Three layouts hold the same two things. PaddlePaddle 2.x writes `inference.pdmodel` + `inference.pdiparams`
+(+ `.pdiparams.info`); PaddleOCR 1.x exported fluid's `model` + `params` (the same protobuf and the same combined
+tensor stream); older fluid saves wrote `__model__` and one file per persistable variable, named after it.
+"""
 
 from __future__ import annotations
 
@@ -36,12 +41,36 @@ def read_structured_names(path: Path) -> dict[str, str]:
     return names
 
 
-def read_paddle_inference(program_path: Path, params_path: Path) -> tuple[PaddleProgram, dict[str, np.ndarray]]:
-    """The program and its weights, ordered by first use in the program."""
+def read_paddle_inference(
+    program_path: Path, params_path: Path | None
+) -> tuple[PaddleProgram, dict[str, np.ndarray]]:
+    """The program and its weights, ordered by first use in the program.
+
+    `params_path` is the combined tensor stream; `None` reads one file per persistable variable from the
+    program's folder instead (fluid's layout without `params_filename`).
+    """
     program = parse_program(_read_bytes(program_path), what=str(program_path))
-    stored = read_tensor_stream(
-        _read_bytes(params_path),
-        [program.persistables[name] for name in program.stored_order()],
-        what=str(params_path),
-    )
+    specs = [program.persistables[name] for name in program.stored_order()]
+    if params_path is not None:
+        stored = read_tensor_stream(_read_bytes(params_path), specs, what=str(params_path))
+    else:
+        stored = {}
+        for spec in specs:
+            path = _variable_file(program_path, spec.name)
+            stored.update(read_tensor_stream(_read_bytes(path), [spec], what=str(path)))
     return program, {name: stored[name] for name in program.parameter_use_order()}
+
+
+def _variable_file(program_path: Path, name: str) -> Path:
+    """The file fluid saved variable `name` to, beside the program; names that would leave the folder are
+    refused."""
+    folder = program_path.parent
+    if not name or name in (".", "..") or "/" in name or "\\" in name or "\0" in name:
+        raise ModelFormatError(f"{folder}: the program names a variable {name!r} that cannot be a file name")
+    path = folder / name
+    if not path.is_file():
+        raise ModelFormatError(
+            f"{folder}: no parameter file beside {program_path.name} (params, __params__ or .pdiparams), and no "
+            f"file for the program's variable {name!r} either (fluid's layout of one file per variable)"
+        )
+    return path

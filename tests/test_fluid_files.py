@@ -1,0 +1,102 @@
+"""PaddleOCR 1.x's fluid inference files: `model` + `params`, and `__model__` + one file per variable.
+
+The fixtures of ../shared/zoo_v1 were saved by PaddleOCR's own v1.x code; their outputs were recorded from
+Paddle Inference. The v1.1 angle classifier is the v2.0 one's architecture (MobileNetV3-small ×0.35), so it
+loads into that module by structure, which is what a user with a v1.1 archive does today.
+"""
+
+from __future__ import annotations
+
+import shutil
+import struct
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+import ptocr
+from ptocr.errors import ModelFormatError
+from ptocr.formats import paddle_framework_pb2 as pb
+from ptocr.formats import read_weights
+
+from .paths import shared_path
+
+CLS_ARCHITECTURE = "cls_mobilenetv3_small_x035"
+
+
+def _fixture(name: str) -> Path:
+    return shared_path("zoo_v1", name)
+
+
+def _predict(model: torch.nn.Module, folder: Path) -> tuple[np.ndarray, np.ndarray]:
+    io = np.load(folder / "io.npz")
+    with torch.inference_mode():
+        output = model(torch.from_numpy(io["input"])).numpy()
+    return output, io["predictor__predict"]
+
+
+def _one_tensor_file(array: np.ndarray) -> bytes:
+    """One serialized LoDTensor, as fluid's `save` writes a variable to its own file."""
+    desc = pb.VarType.TensorDesc(data_type=pb.VarType.FP32, dims=list(array.shape)).SerializeToString()
+    header = struct.pack("<IQIi", 0, 0, 0, len(desc))
+    return header + desc + np.ascontiguousarray(array, dtype="<f4").tobytes()
+
+
+def _separate_files(tmp_path: Path, folder: Path) -> Path:
+    """The fixture re-saved in fluid's other layout: `__model__` and a file per persistable variable."""
+    target = tmp_path / "separate"
+    target.mkdir()
+    shutil.copyfile(folder / "model", target / "__model__")
+    for name, array in read_weights(folder).tensors.items():
+        (target / name).write_bytes(_one_tensor_file(array))
+    return target
+
+
+def test_a_v1_folder_of_model_and_params_loads_at_paddle_parity() -> None:
+    folder = _fixture("ch_ppocr_mobile_v1.1_cls")
+    weights = read_weights(folder)
+    assert weights.format == "paddle-inference" and weights.program is not None
+    assert len(weights) == len(weights.program.persistables) == 213
+    output, expected = _predict(ptocr.create_model(CLS_ARCHITECTURE, weights=folder), folder)
+    assert output.shape == expected.shape == (2, 2)
+    assert np.abs(output - expected).max() <= 1e-5
+    for file in ("model", "params"):  # either file names its folder
+        assert list(read_weights(folder / file).tensors) == list(weights.tensors)
+
+
+def test_one_file_per_variable_loads_the_same(tmp_path: Path) -> None:
+    folder = _fixture("ch_ppocr_mobile_v1.1_cls")
+    separate = _separate_files(tmp_path, folder)
+    combined, split = read_weights(folder), read_weights(separate)
+    assert list(split.tensors) == list(combined.tensors)
+    assert all(np.array_equal(split.tensors[name], array) for name, array in combined.tensors.items())
+    output, expected = _predict(ptocr.create_model(CLS_ARCHITECTURE, weights=separate / "__model__"), folder)
+    assert np.abs(output - expected).max() <= 1e-5
+
+
+def test_a_missing_variable_file_is_named(tmp_path: Path) -> None:
+    separate = _separate_files(tmp_path, _fixture("ch_ppocr_mobile_v1.1_cls"))
+    (separate / "conv1_weights").unlink()
+    with pytest.raises(ModelFormatError, match=r"no file for the program's variable 'conv1_weights' either"):
+        read_weights(separate)
+
+
+@pytest.mark.parametrize("hostile", ["../outside", "/etc/passwd", ".."])
+def test_a_variable_name_cannot_leave_the_folder(tmp_path: Path, hostile: str) -> None:
+    separate = _separate_files(tmp_path, _fixture("ch_ppocr_mobile_v1.1_cls"))
+    program = pb.ProgramDesc.FromString((separate / "__model__").read_bytes())
+    (variable,) = [v for v in program.blocks[0].vars if v.name == "conv1_weights"]
+    variable.name = hostile
+    (separate / "__model__").write_bytes(program.SerializeToString())
+    (tmp_path / "outside").write_bytes(_one_tensor_file(np.zeros((1,), np.float32)))
+    with pytest.raises(ModelFormatError, match="cannot be a file name"):
+        read_weights(separate)
+
+
+def test_a_fluid_program_without_its_weights_is_a_clear_error(tmp_path: Path) -> None:
+    folder = tmp_path / "only_model"
+    folder.mkdir()
+    shutil.copyfile(_fixture("ch_ppocr_mobile_v1.1_cls") / "model", folder / "model")
+    with pytest.raises(ModelFormatError, match=r"no parameter file beside model \(params, __params__"):
+        read_weights(folder)
