@@ -16,11 +16,16 @@ import pytest
 import torch
 
 import ptocr
-from ptocr.errors import ModelFormatError
+from ptocr.errors import ModelFormatError, ModelStoreError
 from ptocr.formats import paddle_framework_pb2 as pb
 from ptocr.formats import read_weights
+from ptocr.models.fusion import fuse_for_inference
+from ptocr.models.layers import upsample_nearest
+from ptocr.store import ModelStore, TrustOnFirstUseWarning
+from ptocr.zoo import OfficialArchive, get_record
 
 from .paths import shared_path
+from .test_store import FakeFetcher, write_tar
 
 CLS_ARCHITECTURE = "cls_mobilenetv3_small_x035"
 
@@ -29,11 +34,11 @@ def _fixture(name: str) -> Path:
     return shared_path("zoo_v1", name)
 
 
-def _predict(model: torch.nn.Module, folder: Path) -> tuple[np.ndarray, np.ndarray]:
+def _predict(model: torch.nn.Module, folder: Path, fetch: str = "predict") -> tuple[np.ndarray, np.ndarray]:
     io = np.load(folder / "io.npz")
     with torch.inference_mode():
         output = model(torch.from_numpy(io["input"])).numpy()
-    return output, io["predictor__predict"]
+    return output, io[f"predictor__{fetch}"]
 
 
 def _one_tensor_file(array: np.ndarray) -> bytes:
@@ -100,3 +105,67 @@ def test_a_fluid_program_without_its_weights_is_a_clear_error(tmp_path: Path) ->
     shutil.copyfile(_fixture("ch_ppocr_mobile_v1.1_cls") / "model", folder / "model")
     with pytest.raises(ModelFormatError, match=r"no parameter file beside model \(params, __params__"):
         read_weights(folder)
+
+
+def test_fluid_upsampling_aligns_the_corners() -> None:
+    x = torch.arange(3.0).reshape(1, 1, 1, 3)
+    # source index int(i * 2/5 + 0.5) for i in 0..5: here the same as floor(i / 2); at x4 they differ
+    assert upsample_nearest(x, 2, align_corners=True)[0, 0, 0].tolist() == [0, 0, 1, 1, 2, 2]
+    assert upsample_nearest(x, 2)[0, 0, 0].tolist() == [0, 0, 1, 1, 2, 2]
+    x = torch.arange(5.0).reshape(1, 1, 1, 5)
+    assert upsample_nearest(x, 4, align_corners=True)[0, 0, 0].tolist() == [
+        0, 0, 0, 1, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3, 3, 4, 4, 4
+    ]  # fmt: skip
+    assert upsample_nearest(x, 4)[0, 0, 0].tolist() == [i // 4 for i in range(20)]
+
+
+@pytest.mark.parametrize(
+    ("fixture", "architecture"),
+    [("ch_ppocr_mobile_v1.1_det", "det_mobilenetv3_dbfpn_db_v1"), ("ch_det_mv3_db", "det_mobilenetv3se_dbfpn_db_v1")],
+)
+def test_v1_detectors_match_paddle_inference(fixture: str, architecture: str) -> None:
+    folder = _fixture(fixture)
+    model = ptocr.create_model(architecture, weights=folder)
+    output, expected = _predict(model, folder, "maps")
+    assert output.shape == expected.shape == (1, 1, 160, 224)
+    assert np.abs(output - expected).max() <= 2e-5
+    fused, _ = _predict(fuse_for_inference(model), folder, "maps")
+    assert np.abs(fused - expected).max() <= 2e-5
+
+
+def test_v2_upsampling_would_not_match_a_v1_detector() -> None:
+    folder = _fixture("ch_ppocr_mobile_v1.1_det")
+    output, expected = _predict(ptocr.create_model("det_mobilenetv3_dbfpn_db", weights=folder), folder, "maps")
+    assert np.abs(output - expected).max() > 0.1  # the same weights in v2.0's graph: the rule makes the network
+
+
+def _official_archive(tmp_path: Path, name: str) -> Path:
+    """What PaddleOCR published for a v1.1 model: `<name>_infer.tar` holding `<name>_infer/model` and `params`."""
+    folder = _fixture(name)
+    members = {f"{name}_infer/{file}": (folder / file).read_bytes() for file in ("model", "params")}
+    return write_tar(tmp_path / f"{name}_infer.tar", members)
+
+
+@pytest.mark.parametrize("name", ["ch_ppocr_mobile_v1.1_cls", "ch_ppocr_mobile_v1.1_det", "ch_det_mv3_db"])
+def test_a_v1_zoo_model_from_its_official_archive(tmp_path: Path, name: str) -> None:
+    record = get_record(name)
+    assert record.version in ("PP-OCR-v1.0", "PP-OCR-v1.1")
+    assert [f.name for f in record.weights["paddle"].files] == ["model", "params"]
+    (archive,) = [s for s in record.weights["paddle"].sources if isinstance(s, OfficialArchive)]
+    store = ModelStore(tmp_path / "home", FakeFetcher({archive.url: _official_archive(tmp_path, name)}))
+    # No digests are published for 1.x files: the first download is checked by mapping it onto the network.
+    with pytest.warns(TrustOnFirstUseWarning, match="publishes no sha256"):
+        folder = store.pull(name)
+    assert sorted(p.name for p in folder.iterdir() if not p.name.startswith(".")) == ["model", "params"]
+    model = ptocr.create_model(name, store=store)
+    output, expected = _predict(model, _fixture(name), "maps" if record.task == "det" else "predict")
+    assert np.abs(output - expected).max() <= 2e-5
+
+
+def test_a_v1_archive_of_another_model_is_refused(tmp_path: Path) -> None:
+    (archive,) = get_record("ch_ppocr_mobile_v1.1_det").weights["paddle"].sources
+    assert isinstance(archive, OfficialArchive)
+    wrong = _official_archive(tmp_path, "ch_det_mv3_db")  # the v1.0 detector, with SE blocks
+    store = ModelStore(tmp_path / "home", FakeFetcher({archive.url: wrong}))
+    with pytest.raises(ModelStoreError, match=r"not a working ch_ppocr_mobile_v1\.1_det model"):
+        store.pull("ch_ppocr_mobile_v1.1_det")

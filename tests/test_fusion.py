@@ -41,13 +41,15 @@ def _randomise(net: nn.Module, seed: int) -> None:
 
 
 def _net_and_input(architecture: str) -> tuple[nn.Module, torch.Tensor]:
-    record = next(r for r in CATALOGUE.values() if r.architecture == architecture)
-    kwargs = {"num_classes": record.num_classes} if record.task == "rec" else {}
+    """A randomised float64 network and an input of its zoo models' kind (a detector's without a record)."""
+    record = next((r for r in CATALOGUE.values() if r.architecture == architecture), None)
+    kwargs = {"num_classes": record.num_classes} if record is not None and record.task == "rec" else {}
     net = build_architecture(architecture, deploy=True, **kwargs).double()
     _randomise(net, seed=1)
-    if isinstance(record.preprocessing, LinePreprocessing):
+    if record is not None and isinstance(record.preprocessing, LinePreprocessing):
         x = torch.rand(2, 3, record.preprocessing.image_shape[1], 160, dtype=torch.float64)
     else:
+        assert net.task == "det", f"{architecture}: a line model needs a catalogue record for its input height"
         x = torch.rand(1, 3, 96, 128, dtype=torch.float64)
     return net, x
 

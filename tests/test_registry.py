@@ -22,8 +22,9 @@ MODELS = ptocr.list_models()
 
 
 def test_list_models_filters() -> None:
-    assert len(MODELS) == 67
-    assert ptocr.list_models(task="cls") == ["ch_ppocr_mobile_v2.0_cls"]
+    assert len(MODELS) == 70
+    assert ptocr.list_models(task="cls") == ["ch_ppocr_mobile_v1.1_cls", "ch_ppocr_mobile_v2.0_cls"]
+    assert ptocr.list_models(version="PP-OCR-v1.1") == ["ch_ppocr_mobile_v1.1_cls", "ch_ppocr_mobile_v1.1_det"]
     assert ptocr.list_models(lang="korean") == ["korean_PP-OCRv3_rec", "korean_PP-OCRv4_rec", "korean_mobile_v2.0_rec"]
     assert ptocr.list_models(task="det", version="PP-OCRv4") == ["ch_PP-OCRv4_det", "ch_PP-OCRv4_server_det"]
     assert ptocr.list_models(version="PP-OCRv9") == []
@@ -33,7 +34,8 @@ def test_list_models_filters() -> None:
 def test_record_is_complete(name: str) -> None:
     record = get_record(name)
     assert record.architecture in list_architectures()
-    assert record.version in ("PP-OCR", "PP-OCRv2", "PP-OCRv3", "PP-OCRv4") and record.language
+    assert record.version in ("PP-OCR-v1.0", "PP-OCR-v1.1", "PP-OCR", "PP-OCRv2", "PP-OCRv3", "PP-OCRv4")
+    assert record.language
     archives = [s for s in record.weights["paddle"].sources if isinstance(s, OfficialArchive)]
     assert archives and all(a.url.startswith("https://paddleocr.bj.bcebos.com/") for a in archives)
     assert all(url.startswith("https://paddleocr.bj.bcebos.com/") for url in record.trained_urls)

@@ -30,18 +30,24 @@ from ptocr.zoo import (
 from .paths import shared_path
 
 THREE = ["ch_PP-OCRv4_det", "ch_PP-OCRv4_rec", "ch_ppocr_mobile_v2.0_cls"]
+#: The PaddleOCR 1.x (fluid) models of the seed lists that the catalogue holds so far.
+FLUID_MODELS = ["ch_det_mv3_db", "ch_ppocr_mobile_v1.1_cls", "ch_ppocr_mobile_v1.1_det"]
+_LEGACY = re.compile(r"v1\.1|^ch_(det|rec)_(mv3|r50|r34)")
 
 
 def _seed_names() -> list[str]:
     """The PaddleOCR 2.x names of the seed model lists (v1.0/v1.1 static-graph models excluded)."""
     names = shared_path("seeds", "MODEL_NAMES.txt").read_text(encoding="utf-8").split()
-    legacy = re.compile(r"v1\.1|^ch_(det|rec)_(mv3|r50|r34)")
-    return [n for n in names if not legacy.search(n)]
+    return [n for n in names if not _LEGACY.search(n)]
 
 
 def test_catalogue_holds_every_paddleocr_2x_seed_model_and_the_package_extras() -> None:
     seeds = _seed_names()
     assert len(seeds) == 49
+    names = shared_path("seeds", "MODEL_NAMES.txt").read_text(encoding="utf-8").split()
+    legacy = [n for n in names if _LEGACY.search(n)]
+    assert set(FLUID_MODELS) <= set(legacy)
+    seeds += FLUID_MODELS
     index = json.loads(shared_path("zoo", "INDEX.json").read_text(encoding="utf-8"))
     extras = [n for n in index["extra_models_from_paddleocr_py"] if n != "PP-OCRv4_server_rec_doc"]
     assert len(extras) == 17

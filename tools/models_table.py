@@ -5,10 +5,12 @@ tests/test_readme.py checks that README.md holds exactly this table, so the two 
 
 from __future__ import annotations
 
-from ptocr.zoo import CATALOGUE, OfficialArchive, PyPIWheel
+from ptocr.zoo import CATALOGUE, FLUID_VERSIONS, VERSIONS, OfficialArchive, PyPIWheel
 
 ARCHITECTURES = {
     "det_mobilenetv3_dbfpn_db": "MobileNetV3-large ×0.5 + DBFPN(96) + DB",
+    "det_mobilenetv3_dbfpn_db_v1": "MobileNetV3-large ×0.5 + DBFPN(96, fluid up-sampling) + DB",
+    "det_mobilenetv3se_dbfpn_db_v1": "MobileNetV3-large ×0.5 with SE + DBFPN(96, fluid up-sampling) + DB",
     "det_mobilenetv3_rsefpn_db": "MobileNetV3-large ×0.5 + RSEFPN(96) + DB",
     "det_resnet18vd_dbfpn_db": "ResNet18_vd + DBFPN(256) + DB",
     "det_pplcnetv3_rsefpn_db": "PP-LCNetV3 ×0.75 + RSEFPN(96) + DB",
@@ -40,7 +42,12 @@ def models_table() -> str:
     header = "| model | task | version | lang | size | architecture | classes / input | weights (sources) |"
     rows = [header, "|---|---|---|---|---|---|---|---|"]
     order = {"det": 0, "rec": 1, "cls": 2}
-    for name in sorted(CATALOGUE, key=lambda n: (order[CATALOGUE[n].task], CATALOGUE[n].version, n)):
+    generation = {version: rank for rank, version in enumerate((*FLUID_VERSIONS, *VERSIONS))}
+
+    def key(name: str) -> tuple[int, int, str]:
+        return order[CATALOGUE[name].task], generation[CATALOGUE[name].version], name
+
+    for name in sorted(CATALOGUE, key=key):
         r = CATALOGUE[name]
         shape = getattr(r.preprocessing, "image_shape", None)
         classes = ""

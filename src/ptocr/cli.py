@@ -17,7 +17,7 @@ from typing import Any
 
 from .errors import ImageDecodeError, PtocrError
 from .store import ModelStore
-from .zoo import FORMATS, TASKS, VERSIONS, choose_models
+from .zoo import FLUID_VERSIONS, FORMATS, TASKS, VERSIONS, choose_models
 
 _EPILOG = """\
 models:
@@ -274,7 +274,9 @@ def _models_parser() -> argparse.ArgumentParser:
     )
     listing.add_argument("--task", choices=TASKS, help="only det, rec or cls models")
     listing.add_argument("--lang", help="only models of this language code (as listed)")
-    listing.add_argument("--version", choices=VERSIONS, help="only models of this PaddleOCR generation")
+    listing.add_argument(
+        "--version", choices=(*FLUID_VERSIONS, *VERSIONS), help="only models of this PaddleOCR generation"
+    )
     pull = sub.add_parser("pull", help="download and verify a model's files")
     pull.add_argument("name", metavar="NAME")
     pull.add_argument("--format", choices=(*FORMATS, "all"), default="paddle", help="default paddle")

@@ -42,6 +42,25 @@ def det_mobilenetv3_dbfpn_db(deploy: bool = False, with_threshold: bool = False)
 
 
 @register_architecture
+def det_mobilenetv3_dbfpn_db_v1(deploy: bool = False, with_threshold: bool = False) -> DBNet:
+    """ch_ppocr_mobile_v1.1 detector: the v2.0 network in PaddleOCR 1.x's fluid graph, whose neck up-samples
+    with aligned corners (changing the map by up to 0.8 against v2.0's rule)."""
+    del deploy
+    backbone = MobileNetV3Det(scale=0.5, disable_se=True)
+    neck = DBFPN(backbone.out_channels, 96, align_corners=True)
+    return DBNet(backbone, neck, DBHead(neck.out_channels, k=50, with_threshold=with_threshold))
+
+
+@register_architecture
+def det_mobilenetv3se_dbfpn_db_v1(deploy: bool = False, with_threshold: bool = False) -> DBNet:
+    """v1.0 ch_det_mv3_db: as ch_ppocr_mobile_v1.1's detector with the backbone's squeeze-and-excite blocks."""
+    del deploy
+    backbone = MobileNetV3Det(scale=0.5, disable_se=False)
+    neck = DBFPN(backbone.out_channels, 96, align_corners=True)
+    return DBNet(backbone, neck, DBHead(neck.out_channels, k=50, with_threshold=with_threshold))
+
+
+@register_architecture
 def det_mobilenetv3_rsefpn_db(deploy: bool = False, with_threshold: bool = False) -> DBNet:
     """PP-OCRv3 detector (ch, en, multilingual): MobileNetV3-large ×0.5 (no SE) + RSEFPN(96, shortcut) + DBHead."""
     del deploy

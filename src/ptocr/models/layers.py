@@ -8,6 +8,7 @@ instead of assuming a framework default.
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 from torch import nn
 from torch.nn import functional as F
@@ -128,13 +129,30 @@ class SqueezeExcite(nn.Module):
         return x * self.gate(self.conv2(self.relu(self.conv1(self.pool(x)))))
 
 
-def upsample_nearest(x: torch.Tensor, factor: int) -> torch.Tensor:
-    """Paddle's nearest up-sampling (align_corners False, align_mode 1) at an integer factor f.
+def upsample_nearest(x: torch.Tensor, factor: int, align_corners: bool = False) -> torch.Tensor:
+    """Paddle's nearest up-sampling at an integer factor f.
 
-    Paddle reads source index int(i * float32(1 / f)); for the factors the PP-OCR necks use (2, 4, 8) 1/f is
-    exact, so that is floor(i / f), the index torch's "nearest" picks.
+    With align_corners False (`nearest_interp_v2`, PaddleOCR 2.x) Paddle reads source index
+    int(i * float32(1 / f)); for the factors the PP-OCR necks use (2, 4, 8) 1/f is exact, so that is
+    floor(i / f), the index torch's "nearest" picks. Fluid's `resize_nearest` (PaddleOCR 1.x) aligns the
+    corners instead: source index int(float32(in - 1) / (out - 1) * i + 0.5), which torch has no mode for.
     """
-    return F.interpolate(x, scale_factor=factor, mode="nearest")
+    if not align_corners:
+        return F.interpolate(x, scale_factor=factor, mode="nearest")
+    height, width = x.shape[-2:]
+    rows = _aligned_corner_sources(height, height * factor, x.device)
+    columns = _aligned_corner_sources(width, width * factor, x.device)
+    return x.index_select(-2, rows).index_select(-1, columns)
+
+
+def _aligned_corner_sources(size: int, out_size: int, device: torch.device) -> torch.Tensor:
+    """Fluid's nearest_interp source indices with align_corners: float32 ratio and product, as its kernel."""
+    if out_size <= 1:
+        return torch.zeros(out_size, dtype=torch.long, device=device)
+    ratio = np.float32(size - 1) / np.float32(out_size - 1)
+    positions = ratio * np.arange(out_size, dtype=np.float32)  # float32 products, as the C++ kernel's
+    sources = (positions.astype(np.float64) + 0.5).astype(np.int64)  # + 0.5 in double, then truncation
+    return torch.from_numpy(np.minimum(sources, size - 1)).to(device)
 
 
 def make_divisible(value: float, divisor: int, min_value: int | None = None) -> int:

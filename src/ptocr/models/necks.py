@@ -26,13 +26,13 @@ class RSELayer(nn.Module):
 
 
 def top_down_merge(
-    in2: torch.Tensor, in3: torch.Tensor, in4: torch.Tensor, in5: torch.Tensor
+    in2: torch.Tensor, in3: torch.Tensor, in4: torch.Tensor, in5: torch.Tensor, align_corners: bool = False
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """The FPN top-down path shared by DBFPN, RSEFPN and LKPAN: each level plus the ×2 up-sampled level
-    above it; returns (out2, out3, out4)."""
-    out4 = in4 + upsample_nearest(in5, 2)
-    out3 = in3 + upsample_nearest(out4, 2)
-    out2 = in2 + upsample_nearest(out3, 2)
+    above it; returns (out2, out3, out4). `align_corners`: fluid's up-sampling rule (`upsample_nearest`)."""
+    out4 = in4 + upsample_nearest(in5, 2, align_corners)
+    out3 = in3 + upsample_nearest(out4, 2, align_corners)
+    out2 = in2 + upsample_nearest(out3, 2, align_corners)
     return out2, out3, out4
 
 
@@ -65,12 +65,14 @@ class DBFPN(nn.Module):
     """The plain DB feature pyramid: 1×1 lateral convs, top-down nearest ×2 sums, a 3×3 conv per level
     to a quarter of the channels, each level upsampled to 1/4 scale and concatenated coarsest first.
 
-    Layer names (`in2_conv` … `p2_conv`) are PaddleOCR's; none of the convs has a bias.
+    Layer names (`in2_conv` … `p2_conv`) are PaddleOCR's; none of the convs has a bias. PaddleOCR 1.x's
+    fluid graph is the same but up-samples with aligned corners (`align_corners=True`; `upsample_nearest`).
     """
 
-    def __init__(self, in_channels: Sequence[int], out_channels: int) -> None:
+    def __init__(self, in_channels: Sequence[int], out_channels: int, align_corners: bool = False) -> None:
         super().__init__()
         self.out_channels = out_channels
+        self.align_corners = align_corners
         c2, c3, c4, c5 = in_channels
         self.in2_conv = nn.Conv2d(c2, out_channels, 1, bias=False)
         self.in3_conv = nn.Conv2d(c3, out_channels, 1, bias=False)
@@ -88,9 +90,10 @@ class DBFPN(nn.Module):
         in4 = self.in4_conv(c4)
         in3 = self.in3_conv(c3)
         in2 = self.in2_conv(c2)
-        out2, out3, out4 = top_down_merge(in2, in3, in4, in5)
-        p5 = upsample_nearest(self.p5_conv(in5), 8)
-        p4 = upsample_nearest(self.p4_conv(out4), 4)
-        p3 = upsample_nearest(self.p3_conv(out3), 2)
+        aligned = self.align_corners
+        out2, out3, out4 = top_down_merge(in2, in3, in4, in5, aligned)
+        p5 = upsample_nearest(self.p5_conv(in5), 8, aligned)
+        p4 = upsample_nearest(self.p4_conv(out4), 4, aligned)
+        p3 = upsample_nearest(self.p3_conv(out3), 2, aligned)
         p2 = self.p2_conv(out2)
         return torch.cat([p5, p4, p3, p2], dim=1)

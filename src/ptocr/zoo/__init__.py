@@ -20,6 +20,8 @@ from .catalogue import (
     paddle_files,
 )
 from .records import (
+    FLUID_FILES,
+    FLUID_VERSIONS,
     FORMATS,
     ONNX_FILE,
     PADDLE_FILES,
@@ -41,6 +43,8 @@ from .selection import VERSIONS, ModelChoice, choose_models, supported_languages
 __all__ = [
     "CATALOGUE",
     "DEFAULT_MODELS",
+    "FLUID_FILES",
+    "FLUID_VERSIONS",
     "FORMATS",
     "LANGUAGE_NAMES",
     "ONNX_FILE",

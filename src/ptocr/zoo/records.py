@@ -19,6 +19,10 @@ TASKS: tuple[Task, ...] = ("det", "rec", "cls")
 
 #: File names of each format inside the cache (``<home>/models/<name>/<format>/``).
 PADDLE_FILES: tuple[str, ...] = ("inference.pdmodel", "inference.pdiparams", "inference.pdiparams.info")
+#: PaddleOCR 1.x's Paddle inference files (fluid's ``save_inference_model``): the same program and tensor stream.
+FLUID_FILES: tuple[str, ...] = ("model", "params")
+#: Versions of the zoo whose models were published as fluid files.
+FLUID_VERSIONS: tuple[str, ...] = ("PP-OCR-v1.0", "PP-OCR-v1.1")
 ONNX_FILE = "model.onnx"
 
 _SHA256 = re.compile(r"[0-9a-f]{64}")
