@@ -22,9 +22,11 @@ MODELS = ptocr.list_models()
 
 
 def test_list_models_filters() -> None:
-    assert len(MODELS) == 70
+    assert len(MODELS) == 71
     assert ptocr.list_models(task="cls") == ["ch_ppocr_mobile_v1.1_cls", "ch_ppocr_mobile_v2.0_cls"]
-    assert ptocr.list_models(version="PP-OCR-v1.1") == ["ch_ppocr_mobile_v1.1_cls", "ch_ppocr_mobile_v1.1_det"]
+    assert ptocr.list_models(version="PP-OCR-v1.1") == [
+        "ch_ppocr_mobile_v1.1_cls", "ch_ppocr_mobile_v1.1_det", "ch_ppocr_mobile_v1.1_rec"
+    ]  # fmt: skip
     assert ptocr.list_models(lang="korean") == ["korean_PP-OCRv3_rec", "korean_PP-OCRv4_rec", "korean_mobile_v2.0_rec"]
     assert ptocr.list_models(task="det", version="PP-OCRv4") == ["ch_PP-OCRv4_det", "ch_PP-OCRv4_server_det"]
     assert ptocr.list_models(version="PP-OCRv9") == []
@@ -48,7 +50,7 @@ def test_record_is_complete(name: str) -> None:
         assert record.labels == ("0", "180") and height == 48
         return
     # v2.0 and PP-OCRv2 recognisers read 32-pixel lines, PP-OCRv3/v4 48-pixel ones.
-    assert height == (32 if record.version in ("PP-OCR", "PP-OCRv2") else 48)
+    assert height == (32 if record.version in ("PP-OCR-v1.0", "PP-OCR-v1.1", "PP-OCR", "PP-OCRv2") else 48)
     assert record.dictionary is not None and record.num_classes is not None
     text = resources.files("ptocr.dicts").joinpath(record.dictionary).read_text(encoding="utf-8")
     assert record.num_classes == 1 + len(text.splitlines()) + int(record.use_space_char)

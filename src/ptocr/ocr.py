@@ -37,7 +37,9 @@ def _decoder_for(record: ModelRecord, net: torch.nn.Module) -> CTCDecoder:
     width = _head_width(net) or record.num_classes
     use_space_char = record.use_space_char or (record.space_char_from_weights and width == record.num_classes + 1)
     with resources.as_file(resources.files("ptocr.dicts") / record.dictionary) as path:
-        decoder = CTCDecoder.from_dictionary_file(path, use_space_char=use_space_char)
+        decoder = CTCDecoder.from_dictionary_file(
+            path, use_space_char=use_space_char, blank_last=record.ctc_blank == "last"
+        )
     if decoder.num_classes != width:
         raise WeightsMismatchError(
             f"{record.name}: dictionary {record.dictionary} gives {decoder.num_classes} classes, "

@@ -10,7 +10,7 @@ from .pphgnet import pphgnet_small
 from .pplcnetv3 import PPLCNetV3
 from .registry import register_architecture
 from .resnet_vd import ResNetVd
-from .sequence import SequenceEncoder
+from .sequence import FluidCRNNEncoder, SequenceEncoder
 from .svtr import SVTREncoder
 
 
@@ -53,6 +53,18 @@ def rec_mobilenetv3_bilstm_ctc(num_classes: int = 6625, deploy: bool = False) ->
     del deploy  # no re-parameterisable layers
     backbone = MobileNetV3(small_config((1, 2, 2, 2)), last_channels=576, scale=0.5)
     neck = SequenceEncoder(backbone.out_channels, hidden_size=48)
+    return CTCRecognizer(backbone, neck, CTCHead(neck.out_channels, num_classes))
+
+
+@register_architecture
+def rec_mobilenetv3_fluidlstm_ctc_v1(num_classes: int = 6625, deploy: bool = False) -> CTCRecognizer:
+    """ch_ppocr_mobile_v1.1 recogniser (and the v1.1 multilingual ones): v2.0's MobileNetV3-small ×0.5
+    backbone, then PaddleOCR 1.x's CRNN encoder (two independent LSTM stacks, hidden 48) and a CTC head
+    whose blank is the last class. Input height 32.
+    """
+    del deploy  # no re-parameterisable layers
+    backbone = MobileNetV3(small_config((1, 2, 2, 2)), last_channels=576, scale=0.5)
+    neck = FluidCRNNEncoder(backbone.out_channels, hidden_size=48)
     return CTCRecognizer(backbone, neck, CTCHead(neck.out_channels, num_classes))
 
 

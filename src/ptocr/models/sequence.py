@@ -43,3 +43,68 @@ class SequenceEncoder(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.encoder(self.encoder_reshape(x))
+
+
+# Paddle's fluid `lstm` op lays its 4·hidden gate columns out as (candidate, input, forget, output); torch's
+# LSTM rows as (input, forget, candidate, output): torch's gate k is fluid's block _FLUID_GATE_OF[k].
+_FLUID_GATE_OF = (1, 2, 0, 3)
+
+
+class FluidLSTM(nn.Module):
+    """Fluid's `lstm` op (PaddleOCR 1.x's `dynamic_lstm`): no peepholes, sigmoid gates, tanh cell and
+    candidate, zero initial state, over N×T×4·hidden inputs already projected by the FC before it.
+
+    `weight` (hidden × 4·hidden) and `bias` (1 × 4·hidden) keep fluid's layout; `bias` is registered first
+    because the op lists it first. `reverse` runs the sequence from its end (`is_reverse`).
+    """
+
+    def __init__(self, hidden_size: int, reverse: bool = False) -> None:
+        super().__init__()
+        self.bias = nn.Parameter(torch.zeros(1, 4 * hidden_size))
+        self.weight = nn.Parameter(torch.zeros(hidden_size, 4 * hidden_size))
+        self.hidden_size = hidden_size
+        self.reverse = reverse
+
+    def forward(self, gates: torch.Tensor) -> torch.Tensor:
+        hidden = self.hidden_size
+        order = torch.cat([torch.arange(g * hidden, (g + 1) * hidden) for g in _FLUID_GATE_OF]).to(gates.device)
+        # torch's kernel projects its input too: a permutation matrix, exact, hands it fluid's projection.
+        to_torch = torch.eye(4 * hidden, dtype=gates.dtype, device=gates.device)[order]
+        recurrent = self.weight.t()[order]
+        bias = self.bias.reshape(-1)[order]
+        state = gates.new_zeros(1, gates.shape[0], hidden)
+        inputs = gates.flip(1) if self.reverse else gates
+        params = [to_torch, recurrent, bias, torch.zeros_like(bias)]
+        output = torch.lstm(inputs, (state, state), params, True, 1, 0.0, False, False, True)[0]
+        return output.flip(1) if self.reverse else output
+
+
+class FluidLSTMStack(nn.Module):
+    """Two fluid LSTMs, each after its own FC projection to 4·hidden, in one direction."""
+
+    def __init__(self, in_channels: int, hidden_size: int, reverse: bool) -> None:
+        super().__init__()
+        self.fc1 = nn.Linear(in_channels, 4 * hidden_size)
+        self.lstm1 = FluidLSTM(hidden_size, reverse)
+        self.fc2 = nn.Linear(hidden_size, 4 * hidden_size)
+        self.lstm2 = FluidLSTM(hidden_size, reverse)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.lstm2(self.fc2(self.lstm1(self.fc1(x))))
+
+
+class FluidCRNNEncoder(nn.Module):
+    """PaddleOCR 1.x's CRNN sequence encoder: `Im2Seq`, then a forward and a reversed two-layer LSTM stack,
+    independent of each other (not a bidirectional LSTM: the second layer of each sees only its own
+    direction), concatenated; output N×T×2·hidden."""
+
+    def __init__(self, in_channels: int, hidden_size: int) -> None:
+        super().__init__()
+        self.encoder_reshape = Im2Seq()
+        self.forward_stack = FluidLSTMStack(in_channels, hidden_size, reverse=False)
+        self.reverse_stack = FluidLSTMStack(in_channels, hidden_size, reverse=True)
+        self.out_channels = 2 * hidden_size
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        sequence = self.encoder_reshape(x)
+        return torch.cat([self.forward_stack(sequence), self.reverse_stack(sequence)], dim=2)

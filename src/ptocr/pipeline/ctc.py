@@ -24,18 +24,20 @@ class CTCDecoder:
     empty line, exactly as PaddleOCR reports it.
     """
 
-    def __init__(self, characters: Sequence[str], reverse: bool = False) -> None:
+    def __init__(self, characters: Sequence[str], reverse: bool = False, blank_last: bool = False) -> None:
         """``characters`` are the classes after the blank, in order. ``reverse`` turns the decoded
         text around for right-to-left scripts, keeping runs of Latin letters and digits intact
-        (PaddleOCR does this when its dictionary path contains "arabic")."""
+        (PaddleOCR does this when its dictionary path contains "arabic"). ``blank_last``: the blank is the
+        last class instead of the first, as in PaddleOCR 1.x's recognisers (the characters come first)."""
         if isinstance(characters, str):
             raise TypeError("characters must be a sequence of strings, not one string")
         self.characters: tuple[str, ...] = tuple(characters)
         if not self.characters:
             raise ValueError("the character list is empty")
         self.reverse = reverse
+        self.blank_index = len(self.characters) if blank_last else BLANK_INDEX
         # Index → text, with the blank's slot unused (it is never emitted).
-        self._classes: tuple[str, ...] = ("", *self.characters)
+        self._classes: tuple[str, ...] = (*self.characters, "") if blank_last else ("", *self.characters)
 
     @property
     def num_classes(self) -> int:
@@ -44,7 +46,11 @@ class CTCDecoder:
 
     @classmethod
     def from_dictionary_file(
-        cls, path: str | os.PathLike[str], use_space_char: bool = True, reverse: bool | None = None
+        cls,
+        path: str | os.PathLike[str],
+        use_space_char: bool = True,
+        reverse: bool | None = None,
+        blank_last: bool = False,
     ) -> CTCDecoder:
         """Reads a PaddleOCR dictionary: one character per line, UTF-8. Only line breaks are stripped
         (a line holding a space stays a space). ``reverse`` defaults to PaddleOCR's rule: on when the
@@ -56,7 +62,7 @@ class CTCDecoder:
             characters.append(" ")
         if reverse is None:
             reverse = "arabic" in os.fspath(path)
-        return cls(characters, reverse=reverse)
+        return cls(characters, reverse=reverse, blank_last=blank_last)
 
     def decode(self, probs: np.ndarray) -> list[tuple[str, float]]:
         """Decodes N×T×C per-step class probabilities into N (text, score) pairs."""
@@ -71,7 +77,7 @@ class CTCDecoder:
             )
         best = probs.argmax(axis=2)
         best_prob = probs.max(axis=2)
-        keep = best != BLANK_INDEX
+        keep = best != self.blank_index
         keep[:, 1:] &= best[:, 1:] != best[:, :-1]  # a repeat only counts after a change
         return [self._line(best[row][keep[row]], best_prob[row][keep[row]]) for row in range(len(probs))]
 

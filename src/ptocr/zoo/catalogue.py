@@ -187,6 +187,7 @@ def _record(row: Mapping[str, str], files: list[Mapping[str, str]], wheels: Mapp
         size=row["size"],  # type: ignore[arg-type]
         trained_urls=tuple(row["trained_urls"].split()),
         space_char_from_weights=space == "auto",
+        ctc_blank="last" if task == "rec" and row["version"] in FLUID_VERSIONS else "first",
     )
 
 

@@ -167,6 +167,8 @@ class ModelRecord:
     #: Four v2.0 recognisers were trained without the space class (``num_classes``) while PaddleOCR's
     #: inference appends one: for these a head one class wider (``num_classes + 1``) means "with space".
     space_char_from_weights: bool = False
+    #: Where a recogniser's CTC blank is among its classes: first (PaddleOCR 2.x) or last (PaddleOCR 1.x).
+    ctc_blank: Literal["first", "last"] = "first"
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "weights", MappingProxyType(dict(self.weights)))
@@ -187,6 +189,8 @@ class ModelRecord:
             raise ValueError(f"{where}: a rec model needs a dictionary and num_classes")
         if self.space_char_from_weights and (self.task != "rec" or self.use_space_char):
             raise ValueError(f"{where}: space_char_from_weights is for rec models recorded without the space class")
+        if self.ctc_blank not in ("first", "last") or (self.ctc_blank == "last" and self.task != "rec"):
+            raise ValueError(f"{where}: ctc_blank is 'first' or 'last', and only a rec model's can be 'last'")
         if self.size not in ("mobile", "server"):
             raise ValueError(f"{where}: size must be 'mobile' or 'server', got {self.size!r}")
         if self.task == "cls":
