@@ -22,6 +22,7 @@ from ptocr.formats import paddle_framework_pb2 as pb
 from ptocr.formats import read_weights
 from ptocr.models.fusion import fuse_for_inference
 from ptocr.models.layers import upsample_nearest
+from ptocr.ocr import _decoder_for
 from ptocr.pipeline.ctc import CTCDecoder
 from ptocr.store import ModelStore, TrustOnFirstUseWarning
 from ptocr.zoo import OfficialArchive, get_record
@@ -156,7 +157,11 @@ _FETCH = {"det": "maps", "rec": "predicts", "cls": "predict"}
 
 
 @pytest.mark.parametrize(
-    "name", ["ch_ppocr_mobile_v1.1_cls", "ch_ppocr_mobile_v1.1_det", "ch_det_mv3_db", "ch_ppocr_mobile_v1.1_rec"]
+    "name",
+    [
+        "ch_ppocr_mobile_v1.1_cls", "ch_ppocr_mobile_v1.1_det", "ch_det_mv3_db", "ch_ppocr_mobile_v1.1_rec",
+        "french_ppocr_mobile_v1.1_rec",
+    ],
 )
 def test_a_v1_zoo_model_from_its_official_archive(tmp_path: Path, name: str) -> None:
     record = get_record(name)
@@ -169,6 +174,9 @@ def test_a_v1_zoo_model_from_its_official_archive(tmp_path: Path, name: str) -> 
         folder = store.pull(name)
     assert sorted(p.name for p in folder.iterdir() if not p.name.startswith(".")) == ["model", "params"]
     model = ptocr.create_model(name, store=store)
+    if record.task == "rec":  # its vendored 1.x dictionary fits the published head, blank last
+        decoder = _decoder_for(record, model)
+        assert decoder.num_classes == model.head.num_classes and decoder.blank_index == decoder.num_classes - 1
     output, expected = _predict(model, _fixture(name), _FETCH[record.task])
     assert np.abs(output - expected).max() <= (2e-5 if record.task == "det" else 1e-5)
 

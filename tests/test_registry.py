@@ -22,12 +22,16 @@ MODELS = ptocr.list_models()
 
 
 def test_list_models_filters() -> None:
-    assert len(MODELS) == 71
+    assert len(MODELS) == 76
     assert ptocr.list_models(task="cls") == ["ch_ppocr_mobile_v1.1_cls", "ch_ppocr_mobile_v2.0_cls"]
-    assert ptocr.list_models(version="PP-OCR-v1.1") == [
-        "ch_ppocr_mobile_v1.1_cls", "ch_ppocr_mobile_v1.1_det", "ch_ppocr_mobile_v1.1_rec"
+    assert ptocr.list_models(version="PP-OCR-v1.1", task="rec") == [
+        "ch_ppocr_mobile_v1.1_rec", "en_ppocr_mobile_v1.1_rec", "french_ppocr_mobile_v1.1_rec",
+        "german_ppocr_mobile_v1.1_rec", "japan_ppocr_mobile_v1.1_rec", "korean_ppocr_mobile_v1.1_rec",
     ]  # fmt: skip
-    assert ptocr.list_models(lang="korean") == ["korean_PP-OCRv3_rec", "korean_PP-OCRv4_rec", "korean_mobile_v2.0_rec"]
+    assert ptocr.list_models(version="PP-OCR-v1.1", task="det") == ["ch_ppocr_mobile_v1.1_det"]
+    assert ptocr.list_models(lang="korean") == [
+        "korean_PP-OCRv3_rec", "korean_PP-OCRv4_rec", "korean_mobile_v2.0_rec", "korean_ppocr_mobile_v1.1_rec"
+    ]  # fmt: skip
     assert ptocr.list_models(task="det", version="PP-OCRv4") == ["ch_PP-OCRv4_det", "ch_PP-OCRv4_server_det"]
     assert ptocr.list_models(version="PP-OCRv9") == []
 
