@@ -21,7 +21,7 @@ from ptocr.errors import ModelFormatError, ModelStoreError
 from ptocr.formats import paddle_framework_pb2 as pb
 from ptocr.formats import read_weights
 from ptocr.models.fusion import fuse_for_inference
-from ptocr.models.layers import upsample_nearest
+from ptocr.models.layers import PaddleMaxPool2d, upsample_nearest
 from ptocr.ocr import _decoder_for
 from ptocr.pipeline.ctc import CTCDecoder
 from ptocr.store import ModelStore, TrustOnFirstUseWarning
@@ -160,7 +160,7 @@ _FETCH = {"det": "maps", "rec": "predicts", "cls": "predict"}
     "name",
     [
         "ch_ppocr_mobile_v1.1_cls", "ch_ppocr_mobile_v1.1_det", "ch_det_mv3_db", "ch_ppocr_mobile_v1.1_rec",
-        "french_ppocr_mobile_v1.1_rec",
+        "french_ppocr_mobile_v1.1_rec", "ch_rec_mv3_crnn",
     ],
 )
 def test_a_v1_zoo_model_from_its_official_archive(tmp_path: Path, name: str) -> None:
@@ -216,3 +216,12 @@ def test_blank_last_decoding() -> None:
     assert CTCDecoder(["a", "b"]).decode(probs)[0][0] == "bab"  # the same steps read with the blank first
     decoder = CTCDecoder(["a", "b"], blank_last=True)
     assert decoder.num_classes == 3 and decoder.blank_index == 2
+
+
+def test_paddle_pooling_keeps_a_row_shorter_than_its_window() -> None:
+    x = torch.tensor([[[[1.0, 5.0, 2.0, 7.0, 3.0]]]])  # one row, five columns
+    assert PaddleMaxPool2d(2, 2)(x).tolist() == [[[[5.0, 7.0]]]]
+    with pytest.raises(RuntimeError, match="too small"):  # torch's rule leaves no row at all
+        torch.nn.MaxPool2d(2, 2)(x)
+    y = torch.arange(20.0).reshape(1, 1, 4, 5)
+    assert torch.equal(PaddleMaxPool2d(2, 2)(y), torch.nn.MaxPool2d(2, 2)(y))  # otherwise the same

@@ -17,6 +17,9 @@ ARCHITECTURES = {
     "det_pphgnet_lkpan_pfhead": "PPHGNet_small + LKPAN(256) + PFHeadLocal",
     "rec_mobilenetv3_bilstm_ctc": "MobileNetV3-small ×0.5 + BiLSTM(48) + CTC",
     "rec_mobilenetv3_fluidlstm_ctc_v1": "MobileNetV3-small ×0.5 + 2 LSTM stacks(48) + CTC (blank last)",
+    "rec_mobilenetv3_fluidlstm_ctc_v1_0": (
+        "MobileNetV3-small ×0.5 (stride 2 first) + 2 LSTM stacks(48) + CTC (blank last)"
+    ),
     "rec_resnet34vd_bilstm_ctc": "ResNet34_vd + BiLSTM(256) + CTC",
     "rec_mobilenetv1enhance_bilstm_ctc": "MobileNetV1Enhance ×0.5 + BiLSTM(64) + CTC(96)",
     "rec_mobilenetv1enhance_svtr_ctc": "MobileNetV1Enhance ×0.5 + SVTR + CTC",

@@ -155,6 +155,24 @@ def _aligned_corner_sources(size: int, out_size: int, device: torch.device) -> t
     return torch.from_numpy(np.minimum(sources, size - 1)).to(device)
 
 
+class PaddleMaxPool2d(nn.Module):
+    """Max pooling, unpadded, with Paddle's output size: (n − k) / s + 1 in C++'s truncating division.
+
+    It equals torch's floor rule except where a side is shorter than the window: Paddle still gives one
+    output, the maximum over the rows (or columns) there are, where torch gives none. PaddleOCR 1.0's
+    recogniser pools a one-row map this way.
+    """
+
+    def __init__(self, kernel_size: int, stride: int) -> None:
+        super().__init__()
+        self.kernel_size = kernel_size
+        self.stride = stride
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        kernel = (min(self.kernel_size, x.shape[-2]), min(self.kernel_size, x.shape[-1]))
+        return F.max_pool2d(x, kernel, self.stride)
+
+
 def make_divisible(value: float, divisor: int, min_value: int | None = None) -> int:
     """Channel rounding used by MobileNetV3 (divisor 8) and PP-LCNetV3 (divisor 16)."""
     min_value = divisor if min_value is None else min_value

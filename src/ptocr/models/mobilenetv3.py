@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from .layers import MOBILENETV3_HARDSIGMOID_SLOPE, ConvBNAct, SqueezeExcite, make_divisible
+from .layers import MOBILENETV3_HARDSIGMOID_SLOPE, ConvBNAct, PaddleMaxPool2d, SqueezeExcite, make_divisible
 
 Stride = int | tuple[int, int]
 
@@ -87,7 +87,7 @@ class MobileNetV3(nn.Module):
         self.blocks = nn.Sequential(*blocks)
         self.out_channels = make_divisible(scale * last_channels, 8)
         self.conv2 = ConvBNAct(channels, self.out_channels, 1, padding=0, act="hardswish")
-        self.pool = nn.MaxPool2d(2, 2)
+        self.pool = PaddleMaxPool2d(2, 2)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.pool(self.conv2(self.blocks(self.conv1(x))))

@@ -69,6 +69,18 @@ def rec_mobilenetv3_fluidlstm_ctc_v1(num_classes: int = 6625, deploy: bool = Fal
 
 
 @register_architecture
+def rec_mobilenetv3_fluidlstm_ctc_v1_0(num_classes: int = 6624, deploy: bool = False) -> CTCRecognizer:
+    """PaddleOCR 1.0's ch_rec_mv3_crnn(_enhance): as the v1.1 recogniser, but the backbone's first unit also
+    strides vertically (strides 2, 2, 2, 2), so its final 2×2 max pool meets a one-row map (Paddle keeps
+    that row: `PaddleMaxPool2d`). 6624 classes, or 6625 with the space (`_enhance`); blank last.
+    """
+    del deploy  # no re-parameterisable layers
+    backbone = MobileNetV3(small_config((2, 2, 2, 2)), last_channels=576, scale=0.5)
+    neck = FluidCRNNEncoder(backbone.out_channels, hidden_size=48)
+    return CTCRecognizer(backbone, neck, CTCHead(neck.out_channels, num_classes))
+
+
+@register_architecture
 def rec_resnet34vd_bilstm_ctc(num_classes: int = 6625, deploy: bool = False) -> CTCRecognizer:
     """PP-OCR v2.0 server recogniser: rec ResNet34-vd + 2-layer BiLSTM (hidden 256) + CTC. Input height 32."""
     del deploy
