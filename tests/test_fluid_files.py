@@ -18,8 +18,10 @@ import torch
 
 import ptocr
 from ptocr.errors import ModelFormatError, ModelStoreError
+from ptocr.factory import architecture_kwargs
 from ptocr.formats import paddle_framework_pb2 as pb
-from ptocr.formats import read_weights
+from ptocr.formats import parse_program, read_weights
+from ptocr.models import build_architecture, load_by_structure
 from ptocr.models.fusion import fuse_for_inference
 from ptocr.models.layers import PaddleMaxPool2d, upsample_nearest
 from ptocr.ocr import _decoder_for
@@ -225,3 +227,23 @@ def test_paddle_pooling_keeps_a_row_shorter_than_its_window() -> None:
         torch.nn.MaxPool2d(2, 2)(x)
     y = torch.arange(20.0).reshape(1, 1, 4, 5)
     assert torch.equal(PaddleMaxPool2d(2, 2)(y), torch.nn.MaxPool2d(2, 2)(y))  # otherwise the same
+
+
+@pytest.mark.parametrize(
+    ("fixture", "name"),
+    [
+        ("ch_ppocr_server_v1.1_det", "ch_ppocr_server_v1.1_det"),
+        ("ch_ppocr_server_v1.1_rec", "ch_ppocr_server_v1.1_rec"),
+        ("ch_ppocr_server_v1.1_rec", "ch_rec_r34_vd_crnn_enhance"),  # the same program, the README says
+        ("ch_rec_r34_vd_crnn", "ch_rec_r34_vd_crnn"),
+    ],
+)
+def test_program_only_fixtures_map_strictly_onto_their_models(fixture: str, name: str) -> None:
+    """These fixtures hold no weights (45–100 MB): the program's declared tensors, in use order, must fill
+    the zoo model's module exactly, every shape checked."""
+    program = parse_program((_fixture(fixture) / "model").read_bytes())
+    tensors = {n: np.zeros(program.persistables[n].shape, np.float32) for n in program.parameter_use_order()}
+    record = get_record(name)
+    model = build_architecture(record.architecture, deploy=True, **architecture_kwargs(record))
+    load_by_structure(model, tensors, torch.zeros(1, 3, 32, 64))
+    assert len(tensors) == len(model.state_dict()) - sum(k.endswith("num_batches_tracked") for k in model.state_dict())

@@ -13,6 +13,7 @@ ARCHITECTURES = {
     "det_mobilenetv3se_dbfpn_db_v1": "MobileNetV3-large ×0.5 with SE + DBFPN(96, fluid up-sampling) + DB",
     "det_mobilenetv3_rsefpn_db": "MobileNetV3-large ×0.5 + RSEFPN(96) + DB",
     "det_resnet18vd_dbfpn_db": "ResNet18_vd + DBFPN(256) + DB",
+    "det_resnet18vd_dbfpn_db_v1": "ResNet18_vd + DBFPN(256, fluid up-sampling) + DB",
     "det_pplcnetv3_rsefpn_db": "PP-LCNetV3 ×0.75 + RSEFPN(96) + DB",
     "det_pphgnet_lkpan_pfhead": "PPHGNet_small + LKPAN(256) + PFHeadLocal",
     "rec_mobilenetv3_bilstm_ctc": "MobileNetV3-small ×0.5 + BiLSTM(48) + CTC",
@@ -21,6 +22,7 @@ ARCHITECTURES = {
         "MobileNetV3-small ×0.5 (stride 2 first) + 2 LSTM stacks(48) + CTC (blank last)"
     ),
     "rec_resnet34vd_bilstm_ctc": "ResNet34_vd + BiLSTM(256) + CTC",
+    "rec_resnet34vd_fluidlstm_ctc_v1": "ResNet34_vd + 2 LSTM stacks(256) + CTC (blank last)",
     "rec_mobilenetv1enhance_bilstm_ctc": "MobileNetV1Enhance ×0.5 + BiLSTM(64) + CTC(96)",
     "rec_mobilenetv1enhance_svtr_ctc": "MobileNetV1Enhance ×0.5 + SVTR + CTC",
     "rec_pplcnetv3_svtr_ctc": "PP-LCNetV3 ×0.95 + SVTR + CTC",

@@ -81,6 +81,16 @@ def det_resnet18vd_dbfpn_db(deploy: bool = False, with_threshold: bool = False, 
 
 
 @register_architecture
+def det_resnet18vd_dbfpn_db_v1(deploy: bool = False, with_threshold: bool = False) -> DBNet:
+    """ch_ppocr_server_v1.1 detector: the v2.0 server network in PaddleOCR 1.x's fluid graph, whose neck
+    up-samples with aligned corners."""
+    del deploy
+    backbone = ResNetVd(18, det=True)
+    neck = DBFPN(backbone.out_channels, 256, align_corners=True)
+    return DBNet(backbone, neck, DBHead(neck.out_channels, k=50, with_threshold=with_threshold))
+
+
+@register_architecture
 def det_pphgnet_lkpan_pfhead(deploy: bool = False, with_threshold: bool = False) -> DBNet:
     """PP-OCRv4 server detector: PPHGNet_small (det) + LKPAN(256, IntraCL, large) + PFHeadLocal(k=50, large).
 

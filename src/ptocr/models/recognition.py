@@ -90,6 +90,16 @@ def rec_resnet34vd_bilstm_ctc(num_classes: int = 6625, deploy: bool = False) -> 
 
 
 @register_architecture
+def rec_resnet34vd_fluidlstm_ctc_v1(num_classes: int = 6625, deploy: bool = False) -> CTCRecognizer:
+    """ch_ppocr_server_v1.1 / v1.0 ch_rec_r34_vd_crnn(_enhance) recogniser: v2.0's rec ResNet34-vd, then
+    PaddleOCR 1.x's CRNN encoder (two independent LSTM stacks, hidden 256) and a blank-last CTC head."""
+    del deploy
+    backbone = ResNetVd(34, det=False)
+    neck = FluidCRNNEncoder(backbone.out_channels, hidden_size=256)
+    return CTCRecognizer(backbone, neck, CTCHead(neck.out_channels, num_classes))
+
+
+@register_architecture
 def rec_mobilenetv1enhance_bilstm_ctc(num_classes: int = 6625, deploy: bool = False) -> CTCRecognizer:
     """PP-OCRv2 recogniser: MobileNetV1Enhance ×0.5 + 2-layer BiLSTM (hidden 64) + two-layer CTC head
     (mid 96). Input height 32.
