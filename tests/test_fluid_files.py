@@ -236,6 +236,7 @@ def test_paddle_pooling_keeps_a_row_shorter_than_its_window() -> None:
         ("ch_ppocr_server_v1.1_rec", "ch_ppocr_server_v1.1_rec"),
         ("ch_ppocr_server_v1.1_rec", "ch_rec_r34_vd_crnn_enhance"),  # the same program, the README says
         ("ch_rec_r34_vd_crnn", "ch_rec_r34_vd_crnn"),
+        ("ch_det_r50_vd_db", "ch_det_r50_vd_db"),
     ],
 )
 def test_program_only_fixtures_map_strictly_onto_their_models(fixture: str, name: str) -> None:

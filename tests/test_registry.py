@@ -22,7 +22,7 @@ MODELS = ptocr.list_models()
 
 
 def test_list_models_filters() -> None:
-    assert len(MODELS) == 82
+    assert len(MODELS) == 83
     assert ptocr.list_models(task="cls") == ["ch_ppocr_mobile_v1.1_cls", "ch_ppocr_mobile_v2.0_cls"]
     assert ptocr.list_models(version="PP-OCR-v1.1", task="rec") == [
         "ch_ppocr_mobile_v1.1_rec", "ch_ppocr_server_v1.1_rec", "en_ppocr_mobile_v1.1_rec",

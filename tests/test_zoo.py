@@ -37,6 +37,7 @@ FLUID_MODELS = [
     "en_ppocr_mobile_v1.1_rec", "french_ppocr_mobile_v1.1_rec", "german_ppocr_mobile_v1.1_rec",
     "japan_ppocr_mobile_v1.1_rec", "korean_ppocr_mobile_v1.1_rec", "ch_rec_mv3_crnn", "ch_rec_mv3_crnn_enhance",
     "ch_ppocr_server_v1.1_det", "ch_ppocr_server_v1.1_rec", "ch_rec_r34_vd_crnn", "ch_rec_r34_vd_crnn_enhance",
+    "ch_det_r50_vd_db",
 ]  # fmt: skip
 _LEGACY = re.compile(r"v1\.1|^ch_(det|rec)_(mv3|r50|r34)")
 

@@ -14,6 +14,7 @@ ARCHITECTURES = {
     "det_mobilenetv3_rsefpn_db": "MobileNetV3-large ×0.5 + RSEFPN(96) + DB",
     "det_resnet18vd_dbfpn_db": "ResNet18_vd + DBFPN(256) + DB",
     "det_resnet18vd_dbfpn_db_v1": "ResNet18_vd + DBFPN(256, fluid up-sampling) + DB",
+    "det_resnet50vd_dbfpn_db_v1": "ResNet50_vd + DBFPN(256, fluid up-sampling) + DB",
     "det_pplcnetv3_rsefpn_db": "PP-LCNetV3 ×0.75 + RSEFPN(96) + DB",
     "det_pphgnet_lkpan_pfhead": "PPHGNet_small + LKPAN(256) + PFHeadLocal",
     "rec_mobilenetv3_bilstm_ctc": "MobileNetV3-small ×0.5 + BiLSTM(48) + CTC",

@@ -91,6 +91,15 @@ def det_resnet18vd_dbfpn_db_v1(deploy: bool = False, with_threshold: bool = Fals
 
 
 @register_architecture
+def det_resnet50vd_dbfpn_db_v1(deploy: bool = False, with_threshold: bool = False) -> DBNet:
+    """v1.0 ch_det_r50_vd_db: ResNet50_vd + DBFPN(256, fluid's aligned-corner up-sampling) + DBHead(k=50)."""
+    del deploy
+    backbone = ResNetVd(50, det=True)
+    neck = DBFPN(backbone.out_channels, 256, align_corners=True)
+    return DBNet(backbone, neck, DBHead(neck.out_channels, k=50, with_threshold=with_threshold))
+
+
+@register_architecture
 def det_pphgnet_lkpan_pfhead(deploy: bool = False, with_threshold: bool = False) -> DBNet:
     """PP-OCRv4 server detector: PPHGNet_small (det) + LKPAN(256, IntraCL, large) + PFHeadLocal(k=50, large).
 
