@@ -288,6 +288,10 @@ def test_models_list_real_catalogue(capsys) -> None:
     assert names == ["ch_PP-OCRv3_det", "en_PP-OCRv3_det", "ml_PP-OCRv3_det"]
     code, out, _ = run(capsys, "models", "list", "--lang", "korean")
     assert [line.split()[0] for line in out.splitlines()[1:]] == list_models(lang="korean")
+    code, out, _ = run(capsys, "models", "list", "--version", "PP-OCR-v1.0")
+    rows = {line.split()[0]: line.split()[1:-1] for line in out.splitlines()[1:]}
+    assert sorted(rows) == list_models(version="PP-OCR-v1.0") and len(rows) == 6
+    assert rows["ch_rec_mv3_crnn"] == ["rec", "PP-OCR-v1.0", "ch", "mobile", "paddle", "tofu"]
 
 
 @pytest.fixture
