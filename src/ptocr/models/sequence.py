@@ -51,46 +51,45 @@ _FLUID_GATE_OF = (1, 2, 0, 3)
 
 
 class FluidLSTM(nn.Module):
-    """Fluid's `lstm` op (PaddleOCR 1.x's `dynamic_lstm`): no peepholes, sigmoid gates, tanh cell and
-    candidate, zero initial state, over N×T×4·hidden inputs already projected by the FC before it.
+    """PaddleOCR 1.x's projected LSTM: an FC to 4·hidden (fluid's `mul` + `elementwise_add`), then fluid's
+    `lstm` op (`dynamic_lstm`: no peepholes, sigmoid gates, tanh cell and candidate, zero initial state).
 
-    `weight` (hidden × 4·hidden) and `bias` (1 × 4·hidden) keep fluid's layout; `bias` is registered first
-    because the op lists it first. `reverse` runs the sequence from its end (`is_reverse`).
+    The tensors keep fluid's layout and are registered in the order the program reads them: the projection's
+    `input_weight` (in × 4·hidden) and `input_bias` (4·hidden), then the op's `bias` (1 × 4·hidden) and
+    `weight` (hidden × 4·hidden). One `torch.lstm` call computes it all, the projection as its input weights.
+    `reverse` runs the sequence from its end (`is_reverse`).
     """
 
-    def __init__(self, hidden_size: int, reverse: bool = False) -> None:
+    def __init__(self, in_channels: int, hidden_size: int, reverse: bool = False) -> None:
         super().__init__()
+        self.input_weight = nn.Parameter(torch.zeros(in_channels, 4 * hidden_size))
+        self.input_bias = nn.Parameter(torch.zeros(4 * hidden_size))
         self.bias = nn.Parameter(torch.zeros(1, 4 * hidden_size))
         self.weight = nn.Parameter(torch.zeros(hidden_size, 4 * hidden_size))
         self.hidden_size = hidden_size
         self.reverse = reverse
 
-    def forward(self, gates: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
         hidden = self.hidden_size
-        order = torch.cat([torch.arange(g * hidden, (g + 1) * hidden) for g in _FLUID_GATE_OF]).to(gates.device)
-        # torch's kernel projects its input too: a permutation matrix, exact, hands it fluid's projection.
-        to_torch = torch.eye(4 * hidden, dtype=gates.dtype, device=gates.device)[order]
-        recurrent = self.weight.t()[order]
-        bias = self.bias.reshape(-1)[order]
-        state = gates.new_zeros(1, gates.shape[0], hidden)
-        inputs = gates.flip(1) if self.reverse else gates
-        params = [to_torch, recurrent, bias, torch.zeros_like(bias)]
+        order = torch.cat([torch.arange(g * hidden, (g + 1) * hidden) for g in _FLUID_GATE_OF]).to(x.device)
+        bias = (self.input_bias + self.bias.reshape(-1))[order]
+        params = [self.input_weight.t()[order], self.weight.t()[order], bias, torch.zeros_like(bias)]
+        state = x.new_zeros(1, x.shape[0], hidden)
+        inputs = x.flip(1) if self.reverse else x
         output = torch.lstm(inputs, (state, state), params, True, 1, 0.0, False, False, True)[0]
         return output.flip(1) if self.reverse else output
 
 
 class FluidLSTMStack(nn.Module):
-    """Two fluid LSTMs, each after its own FC projection to 4·hidden, in one direction."""
+    """Two projected fluid LSTMs in one direction."""
 
     def __init__(self, in_channels: int, hidden_size: int, reverse: bool) -> None:
         super().__init__()
-        self.fc1 = nn.Linear(in_channels, 4 * hidden_size)
-        self.lstm1 = FluidLSTM(hidden_size, reverse)
-        self.fc2 = nn.Linear(hidden_size, 4 * hidden_size)
-        self.lstm2 = FluidLSTM(hidden_size, reverse)
+        self.lstm1 = FluidLSTM(in_channels, hidden_size, reverse)
+        self.lstm2 = FluidLSTM(hidden_size, hidden_size, reverse)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.lstm2(self.fc2(self.lstm1(self.fc1(x))))
+        return self.lstm2(self.lstm1(x))
 
 
 class FluidCRNNEncoder(nn.Module):
