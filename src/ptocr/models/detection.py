@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from torch import nn
+
 from .base import TaskModel
 from .heads import DBHead, PFHeadLocal
 from .lkpan import LKPAN
@@ -20,12 +22,28 @@ class DBNet(TaskModel):
     example_input_shape = (1, 3, 64, 64)
 
 
+def _db_net(backbone: nn.Module, neck: nn.Module, with_threshold: bool) -> DBNet:
+    return DBNet(backbone, neck, DBHead(neck.out_channels, k=50, with_threshold=with_threshold))
+
+
+def _mobilenetv3_dbfpn(with_squeeze_excite: bool, align_corners: bool, with_threshold: bool) -> DBNet:
+    """MobileNetV3-large ×0.5 + DBFPN(96) + DBHead(k=50), as 2.x (no SE, floor up-sampling) or 1.x builds it."""
+    backbone = MobileNetV3Det(scale=0.5, disable_se=not with_squeeze_excite)
+    return _db_net(backbone, DBFPN(backbone.out_channels, 96, align_corners=align_corners), with_threshold)
+
+
+def _resnetvd_dbfpn(layers: int, align_corners: bool, with_threshold: bool) -> DBNet:
+    """ResNet-vd + DBFPN(256) + DBHead(k=50), with 2.x's or fluid's (aligned-corner) up-sampling."""
+    backbone = ResNetVd(layers, det=True)
+    return _db_net(backbone, DBFPN(backbone.out_channels, 256, align_corners=align_corners), with_threshold)
+
+
 @register_architecture
 def det_pplcnetv3_rsefpn_db(deploy: bool = False, with_threshold: bool = False) -> DBNet:
     """PP-OCRv4 mobile detector: PP-LCNetV3 ×0.75 + RSEFPN(96, shortcut) + DBHead(k=50)."""
     backbone = PPLCNetV3(scale=0.75, det=True, deploy=deploy)
     neck = RSEFPN(backbone.out_channels, 96, shortcut=True)
-    return DBNet(backbone, neck, DBHead(neck.out_channels, k=50, with_threshold=with_threshold))
+    return _db_net(backbone, neck, with_threshold)
 
 
 # Families without re-parameterisable layers: `deploy` is accepted for a uniform builder signature and
@@ -36,9 +54,7 @@ def det_pplcnetv3_rsefpn_db(deploy: bool = False, with_threshold: bool = False) 
 def det_mobilenetv3_dbfpn_db(deploy: bool = False, with_threshold: bool = False) -> DBNet:
     """ch_ppocr_mobile_v2.0 / PP-OCRv2 detector: MobileNetV3-large ×0.5 (no SE) + DBFPN(96) + DBHead(k=50)."""
     del deploy
-    backbone = MobileNetV3Det(scale=0.5, disable_se=True)
-    neck = DBFPN(backbone.out_channels, 96)
-    return DBNet(backbone, neck, DBHead(neck.out_channels, k=50, with_threshold=with_threshold))
+    return _mobilenetv3_dbfpn(with_squeeze_excite=False, align_corners=False, with_threshold=with_threshold)
 
 
 @register_architecture
@@ -46,18 +62,14 @@ def det_mobilenetv3_dbfpn_db_v1(deploy: bool = False, with_threshold: bool = Fal
     """ch_ppocr_mobile_v1.1 detector: the v2.0 network in PaddleOCR 1.x's fluid graph, whose neck up-samples
     with aligned corners (changing the map by up to 0.8 against v2.0's rule)."""
     del deploy
-    backbone = MobileNetV3Det(scale=0.5, disable_se=True)
-    neck = DBFPN(backbone.out_channels, 96, align_corners=True)
-    return DBNet(backbone, neck, DBHead(neck.out_channels, k=50, with_threshold=with_threshold))
+    return _mobilenetv3_dbfpn(with_squeeze_excite=False, align_corners=True, with_threshold=with_threshold)
 
 
 @register_architecture
 def det_mobilenetv3se_dbfpn_db_v1(deploy: bool = False, with_threshold: bool = False) -> DBNet:
     """v1.0 ch_det_mv3_db: as ch_ppocr_mobile_v1.1's detector with the backbone's squeeze-and-excite blocks."""
     del deploy
-    backbone = MobileNetV3Det(scale=0.5, disable_se=False)
-    neck = DBFPN(backbone.out_channels, 96, align_corners=True)
-    return DBNet(backbone, neck, DBHead(neck.out_channels, k=50, with_threshold=with_threshold))
+    return _mobilenetv3_dbfpn(with_squeeze_excite=True, align_corners=True, with_threshold=with_threshold)
 
 
 @register_architecture
@@ -66,7 +78,7 @@ def det_mobilenetv3_rsefpn_db(deploy: bool = False, with_threshold: bool = False
     del deploy
     backbone = MobileNetV3Det(scale=0.5, disable_se=True)
     neck = RSEFPN(backbone.out_channels, 96, shortcut=True)
-    return DBNet(backbone, neck, DBHead(neck.out_channels, k=50, with_threshold=with_threshold))
+    return _db_net(backbone, neck, with_threshold)
 
 
 @register_architecture
@@ -75,9 +87,7 @@ def det_resnet18vd_dbfpn_db(deploy: bool = False, with_threshold: bool = False, 
     deeper basic-block variant with the same neck and head.
     """
     del deploy
-    backbone = ResNetVd(layers, det=True)
-    neck = DBFPN(backbone.out_channels, 256)
-    return DBNet(backbone, neck, DBHead(neck.out_channels, k=50, with_threshold=with_threshold))
+    return _resnetvd_dbfpn(layers, align_corners=False, with_threshold=with_threshold)
 
 
 @register_architecture
@@ -85,18 +95,14 @@ def det_resnet18vd_dbfpn_db_v1(deploy: bool = False, with_threshold: bool = Fals
     """ch_ppocr_server_v1.1 detector: the v2.0 server network in PaddleOCR 1.x's fluid graph, whose neck
     up-samples with aligned corners."""
     del deploy
-    backbone = ResNetVd(18, det=True)
-    neck = DBFPN(backbone.out_channels, 256, align_corners=True)
-    return DBNet(backbone, neck, DBHead(neck.out_channels, k=50, with_threshold=with_threshold))
+    return _resnetvd_dbfpn(18, align_corners=True, with_threshold=with_threshold)
 
 
 @register_architecture
 def det_resnet50vd_dbfpn_db_v1(deploy: bool = False, with_threshold: bool = False) -> DBNet:
     """v1.0 ch_det_r50_vd_db: ResNet50_vd + DBFPN(256, fluid's aligned-corner up-sampling) + DBHead(k=50)."""
     del deploy
-    backbone = ResNetVd(50, det=True)
-    neck = DBFPN(backbone.out_channels, 256, align_corners=True)
-    return DBNet(backbone, neck, DBHead(neck.out_channels, k=50, with_threshold=with_threshold))
+    return _resnetvd_dbfpn(50, align_corners=True, with_threshold=with_threshold)
 
 
 @register_architecture

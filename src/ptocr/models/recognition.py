@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from torch import nn
+
 from .base import TaskModel
 from .heads import CTCHead
 from .mobilenetv1_enhance import MobileNetV1Enhance
@@ -21,6 +23,25 @@ class CTCRecognizer(TaskModel):
     example_input_shape = (1, 3, 48, 64)
 
 
+def _ctc_recognizer(backbone: nn.Module, neck: nn.Module, num_classes: int) -> CTCRecognizer:
+    return CTCRecognizer(backbone, neck, CTCHead(neck.out_channels, num_classes))
+
+
+def _mobilenetv3_crnn(strides: tuple[int, int, int, int], fluid: bool, num_classes: int) -> CTCRecognizer:
+    """MobileNetV3-small ×0.5 (rec strides) + a hidden-48 LSTM neck + CTC: 2.x's BiLSTM, or 1.x's two
+    independent fluid LSTM stacks (`fluid`)."""
+    backbone = MobileNetV3(small_config(strides), last_channels=576, scale=0.5)
+    encoder = FluidCRNNEncoder if fluid else SequenceEncoder
+    return _ctc_recognizer(backbone, encoder(backbone.out_channels, hidden_size=48), num_classes)
+
+
+def _resnet34vd_crnn(fluid: bool, num_classes: int) -> CTCRecognizer:
+    """rec ResNet34-vd + a hidden-256 LSTM neck (2.x's BiLSTM or 1.x's fluid stacks) + CTC."""
+    backbone = ResNetVd(34, det=False)
+    encoder = FluidCRNNEncoder if fluid else SequenceEncoder
+    return _ctc_recognizer(backbone, encoder(backbone.out_channels, hidden_size=256), num_classes)
+
+
 @register_architecture
 def rec_pplcnetv3_svtr_ctc(num_classes: int = 6625, deploy: bool = False) -> CTCRecognizer:
     """PP-OCRv4 mobile recogniser: PP-LCNetV3 ×0.95 + SVTR neck (dims 120, depth 2, kernel 1×3) + CTC.
@@ -29,7 +50,7 @@ def rec_pplcnetv3_svtr_ctc(num_classes: int = 6625, deploy: bool = False) -> CTC
     """
     backbone = PPLCNetV3(scale=0.95, det=False, deploy=deploy)
     neck = SVTREncoder(backbone.out_channels, dims=120, depth=2, hidden_dims=120, kernel_size=(1, 3))
-    return CTCRecognizer(backbone, neck, CTCHead(neck.out_channels, num_classes))
+    return _ctc_recognizer(backbone, neck, num_classes)
 
 
 @register_architecture
@@ -42,7 +63,7 @@ def rec_pphgnet_svtr_ctc(num_classes: int = 6625, deploy: bool = False) -> CTCRe
     del deploy
     backbone = pphgnet_small(det=False)
     neck = SVTREncoder(backbone.out_channels, dims=120, depth=2, hidden_dims=120, kernel_size=(1, 3))
-    return CTCRecognizer(backbone, neck, CTCHead(neck.out_channels, num_classes))
+    return _ctc_recognizer(backbone, neck, num_classes)
 
 
 @register_architecture
@@ -51,9 +72,7 @@ def rec_mobilenetv3_bilstm_ctc(num_classes: int = 6625, deploy: bool = False) ->
     (vertical strides 1, 2, 2, 2) + 2-layer BiLSTM (hidden 48) + CTC. Input height 32.
     """
     del deploy  # no re-parameterisable layers
-    backbone = MobileNetV3(small_config((1, 2, 2, 2)), last_channels=576, scale=0.5)
-    neck = SequenceEncoder(backbone.out_channels, hidden_size=48)
-    return CTCRecognizer(backbone, neck, CTCHead(neck.out_channels, num_classes))
+    return _mobilenetv3_crnn((1, 2, 2, 2), fluid=False, num_classes=num_classes)
 
 
 @register_architecture
@@ -63,9 +82,7 @@ def rec_mobilenetv3_fluidlstm_ctc_v1(num_classes: int = 6625, deploy: bool = Fal
     whose blank is the last class. Input height 32.
     """
     del deploy  # no re-parameterisable layers
-    backbone = MobileNetV3(small_config((1, 2, 2, 2)), last_channels=576, scale=0.5)
-    neck = FluidCRNNEncoder(backbone.out_channels, hidden_size=48)
-    return CTCRecognizer(backbone, neck, CTCHead(neck.out_channels, num_classes))
+    return _mobilenetv3_crnn((1, 2, 2, 2), fluid=True, num_classes=num_classes)
 
 
 @register_architecture
@@ -75,18 +92,14 @@ def rec_mobilenetv3_fluidlstm_ctc_v1_0(num_classes: int = 6624, deploy: bool = F
     that row: `PaddleMaxPool2d`). 6624 classes, or 6625 with the space (`_enhance`); blank last.
     """
     del deploy  # no re-parameterisable layers
-    backbone = MobileNetV3(small_config((2, 2, 2, 2)), last_channels=576, scale=0.5)
-    neck = FluidCRNNEncoder(backbone.out_channels, hidden_size=48)
-    return CTCRecognizer(backbone, neck, CTCHead(neck.out_channels, num_classes))
+    return _mobilenetv3_crnn((2, 2, 2, 2), fluid=True, num_classes=num_classes)
 
 
 @register_architecture
 def rec_resnet34vd_bilstm_ctc(num_classes: int = 6625, deploy: bool = False) -> CTCRecognizer:
     """PP-OCR v2.0 server recogniser: rec ResNet34-vd + 2-layer BiLSTM (hidden 256) + CTC. Input height 32."""
     del deploy
-    backbone = ResNetVd(34, det=False)
-    neck = SequenceEncoder(backbone.out_channels, hidden_size=256)
-    return CTCRecognizer(backbone, neck, CTCHead(neck.out_channels, num_classes))
+    return _resnet34vd_crnn(fluid=False, num_classes=num_classes)
 
 
 @register_architecture
@@ -94,9 +107,7 @@ def rec_resnet34vd_fluidlstm_ctc_v1(num_classes: int = 6625, deploy: bool = Fals
     """ch_ppocr_server_v1.1 / v1.0 ch_rec_r34_vd_crnn(_enhance) recogniser: v2.0's rec ResNet34-vd, then
     PaddleOCR 1.x's CRNN encoder (two independent LSTM stacks, hidden 256) and a blank-last CTC head."""
     del deploy
-    backbone = ResNetVd(34, det=False)
-    neck = FluidCRNNEncoder(backbone.out_channels, hidden_size=256)
-    return CTCRecognizer(backbone, neck, CTCHead(neck.out_channels, num_classes))
+    return _resnet34vd_crnn(fluid=True, num_classes=num_classes)
 
 
 @register_architecture
@@ -120,4 +131,4 @@ def rec_mobilenetv1enhance_svtr_ctc(num_classes: int = 6625, deploy: bool = Fals
     del deploy
     backbone = MobileNetV1Enhance(scale=0.5, last_conv_stride=(1, 2), last_pool_type="avg")
     neck = SVTREncoder(backbone.out_channels, dims=64, depth=2, hidden_dims=120, kernel_size=(3, 3))
-    return CTCRecognizer(backbone, neck, CTCHead(neck.out_channels, num_classes))
+    return _ctc_recognizer(backbone, neck, num_classes)
