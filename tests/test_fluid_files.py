@@ -8,7 +8,6 @@ loads into that module by structure, which is what a user with a v1.1 archive do
 from __future__ import annotations
 
 import shutil
-import struct
 from itertools import pairwise
 from pathlib import Path
 
@@ -30,6 +29,7 @@ from ptocr.store import ModelStore, TrustOnFirstUseWarning
 from ptocr.zoo import OfficialArchive, get_record
 
 from .paths import shared_path
+from .test_formats import _tensor_record
 from .test_store import FakeFetcher, write_tar
 
 CLS_ARCHITECTURE = "cls_mobilenetv3_small_x035"
@@ -50,20 +50,13 @@ def _predict(model: torch.nn.Module, folder: Path, fetch: str = "predict") -> tu
     return output, expected
 
 
-def _one_tensor_file(array: np.ndarray) -> bytes:
-    """One serialized LoDTensor, as fluid's `save` writes a variable to its own file."""
-    desc = pb.VarType.TensorDesc(data_type=pb.VarType.FP32, dims=list(array.shape)).SerializeToString()
-    header = struct.pack("<IQIi", 0, 0, 0, len(desc))
-    return header + desc + np.ascontiguousarray(array, dtype="<f4").tobytes()
-
-
 def _separate_files(tmp_path: Path, folder: Path) -> Path:
     """The fixture re-saved in fluid's other layout: `__model__` and a file per persistable variable."""
     target = tmp_path / "separate"
     target.mkdir()
     shutil.copyfile(folder / "model", target / "__model__")
     for name, array in read_weights(folder).tensors.items():
-        (target / name).write_bytes(_one_tensor_file(array))
+        (target / name).write_bytes(_tensor_record(array))
     return target
 
 
@@ -103,7 +96,7 @@ def test_a_variable_name_cannot_leave_the_folder(tmp_path: Path, hostile: str) -
     (variable,) = [v for v in program.blocks[0].vars if v.name == "conv1_weights"]
     variable.name = hostile
     (separate / "__model__").write_bytes(program.SerializeToString())
-    (tmp_path / "outside").write_bytes(_one_tensor_file(np.zeros((1,), np.float32)))
+    (tmp_path / "outside").write_bytes(_tensor_record(np.zeros((1,), np.float32)))
     with pytest.raises(ModelFormatError, match="cannot be a file name"):
         read_weights(separate)
 
