@@ -57,7 +57,7 @@ class _CallBounds:
     rec_columns: int
 
 
-_CALL_BOUNDS = {"cpu": _CallBounds(crops=12, rec_columns=12 * 320)}
+_CPU_CALL_BOUNDS = _CallBounds(crops=12, rec_columns=12 * 320)
 _ACCELERATOR_CALL_BOUNDS = _CallBounds(crops=24, rec_columns=48 * 320)
 # A chunk of `run_many` also ends once its decoded images hold this many pixels (about 48 MB as BGR).
 _MANY_MAX_PIXELS = 16_000_000
@@ -139,7 +139,7 @@ class OCRSystem:
         self._side_by_side = SideBySide()
         self._clock = StageClock(False)
         self.fixed_batches = self.device.type == "cuda"
-        self._call_bounds = _CALL_BOUNDS.get(self.device.type, _ACCELERATOR_CALL_BOUNDS)
+        self._call_bounds = _CPU_CALL_BOUNDS if self.device.type == "cpu" else _ACCELERATOR_CALL_BOUNDS
 
     def _prepare(self, net: Net) -> Net:
         if isinstance(net, torch.nn.Module):
