@@ -22,14 +22,16 @@ MODELS = ptocr.list_models()
 
 
 def test_list_models_filters() -> None:
-    assert len(MODELS) == 83
-    assert ptocr.list_models(task="cls") == ["ch_ppocr_mobile_v1.1_cls", "ch_ppocr_mobile_v2.0_cls"]
-    assert ptocr.list_models(version="PP-OCR-v1.1", task="rec") == [
-        "ch_ppocr_mobile_v1.1_rec", "ch_ppocr_server_v1.1_rec", "en_ppocr_mobile_v1.1_rec",
-        "french_ppocr_mobile_v1.1_rec", "german_ppocr_mobile_v1.1_rec", "japan_ppocr_mobile_v1.1_rec",
-        "korean_ppocr_mobile_v1.1_rec",
+    assert len(MODELS) == 87
+    assert ptocr.list_models(task="cls") == [
+        "ch_ppocr_mobile_v1.1_cls", "ch_ppocr_mobile_v1.1_cls_quant", "ch_ppocr_mobile_v2.0_cls"
     ]  # fmt: skip
-    v11_detectors = ["ch_ppocr_mobile_v1.1_det", "ch_ppocr_server_v1.1_det"]
+    assert ptocr.list_models(version="PP-OCR-v1.1", task="rec") == [
+        "ch_ppocr_mobile_slim_v1.1_rec", "ch_ppocr_mobile_v1.1_rec", "ch_ppocr_server_v1.1_rec",
+        "en_ppocr_mobile_slim_v1.1_rec", "en_ppocr_mobile_v1.1_rec", "french_ppocr_mobile_v1.1_rec",
+        "german_ppocr_mobile_v1.1_rec", "japan_ppocr_mobile_v1.1_rec", "korean_ppocr_mobile_v1.1_rec",
+    ]  # fmt: skip
+    v11_detectors = ["ch_ppocr_mobile_slim_v1.1_det", "ch_ppocr_mobile_v1.1_det", "ch_ppocr_server_v1.1_det"]
     assert ptocr.list_models(version="PP-OCR-v1.1", task="det") == v11_detectors
     assert ptocr.list_models(lang="korean") == [
         "korean_PP-OCRv3_rec", "korean_PP-OCRv4_rec", "korean_mobile_v2.0_rec", "korean_ppocr_mobile_v1.1_rec"

@@ -37,7 +37,8 @@ FLUID_MODELS = [
     "en_ppocr_mobile_v1.1_rec", "french_ppocr_mobile_v1.1_rec", "german_ppocr_mobile_v1.1_rec",
     "japan_ppocr_mobile_v1.1_rec", "korean_ppocr_mobile_v1.1_rec", "ch_rec_mv3_crnn", "ch_rec_mv3_crnn_enhance",
     "ch_ppocr_server_v1.1_det", "ch_ppocr_server_v1.1_rec", "ch_rec_r34_vd_crnn", "ch_rec_r34_vd_crnn_enhance",
-    "ch_det_r50_vd_db",
+    "ch_det_r50_vd_db", "ch_ppocr_mobile_slim_v1.1_det", "ch_ppocr_mobile_slim_v1.1_rec",
+    "en_ppocr_mobile_slim_v1.1_rec", "ch_ppocr_mobile_v1.1_cls_quant",
 ]  # fmt: skip
 _LEGACY = re.compile(r"v1\.1|^ch_(det|rec)_(mv3|r50|r34)")
 
@@ -53,7 +54,7 @@ def test_catalogue_holds_every_paddleocr_2x_seed_model_and_the_package_extras() 
     assert len(seeds) == 49
     names = shared_path("seeds", "MODEL_NAMES.txt").read_text(encoding="utf-8").split()
     legacy = [n for n in names if _LEGACY.search(n)]
-    assert set(FLUID_MODELS) <= set(legacy)
+    assert sorted(FLUID_MODELS) == sorted(legacy) and len(legacy) == 20  # every 1.x model of the seed lists
     seeds += FLUID_MODELS
     index = json.loads(shared_path("zoo", "INDEX.json").read_text(encoding="utf-8"))
     extras = [n for n in index["extra_models_from_paddleocr_py"] if n != "PP-OCRv4_server_rec_doc"]

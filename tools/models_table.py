@@ -66,8 +66,10 @@ def models_table() -> str:
                 classes = f"{r.num_classes} `{r.dictionary}`{space}, h{shape[1]}"
         elif r.task == "cls":
             classes = f"{'/'.join(r.labels or ())}, h{shape[1]}" if shape else ""
+        slim = [kind for kind, flag in (("pruned", r.pruned), ("int8-quantised", r.quantised)) if flag]
+        size = f"{r.size} slim ({', '.join(slim)})" if slim else r.size
         rows.append(
-            f"| {name} | {r.task} | {r.version} | {r.language} | {r.size} | {ARCHITECTURES[r.architecture]} "
+            f"| {name} | {r.task} | {r.version} | {r.language} | {size} | {ARCHITECTURES[r.architecture]} "
             f"| {classes} | {_sources(name)} |"
         )
     return "\n".join(rows)

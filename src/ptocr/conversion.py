@@ -99,6 +99,12 @@ def convert(
     architecture, kwargs, record = resolve_model_name(name)
     target = _destination(Path(dst), name)
     weight_set = read_weights(src)
+    if weight_set.quantisation or (record is not None and record.pruned):
+        kind = "quantised" if weight_set.quantisation else "pruned"
+        raise ModelFormatError(
+            f"{src}: a {kind} (slim) model cannot be converted: its safetensors file would hold the architecture's "
+            "tensors only; load the Paddle files themselves with ptocr.create_model"
+        )
     model, kwargs = load_weight_set(architecture, kwargs, record, weight_set, submodel=submodel)
 
     from . import __version__

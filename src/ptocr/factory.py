@@ -16,9 +16,10 @@ import torch
 from torch import nn
 
 from .errors import ModelFormatError, UnknownModelError, WeightsMismatchError
-from .formats import WeightSet, read_weights
-from .models import build_architecture, list_architectures, load_by_structure
+from .formats import QuantisedWeight, WeightSet, read_weights
+from .models import adopt_source_widths, build_architecture, list_architectures, load_by_structure
 from .models.checkpoint import load_checkpoint_state, load_trained_checkpoint
+from .models.quantisation import LayerQuantisation, quantise_layers
 from .store import ModelStore
 from .zoo import ModelRecord, get_record, list_records
 
@@ -101,6 +102,12 @@ def _fit_recogniser_head(record: ModelRecord, kwargs: dict[str, Any], weight_set
     return {**kwargs, "num_classes": width}
 
 
+def _layer_quantisation(quantised: QuantisedWeight) -> LayerQuantisation:
+    return LayerQuantisation(
+        quantised.input_scale, quantised.weight_scales, quantised.input_bits, quantised.weight_bits
+    )
+
+
 def load_weight_set(
     architecture: str,
     kwargs: dict[str, Any],
@@ -128,7 +135,12 @@ def load_weight_set(
         return model.eval(), kwargs
     # Published inference files hold re-parameterised (fused) layers, so the deploy form is built.
     model = build_architecture(architecture, deploy=True, **kwargs)
-    load_by_structure(model, weight_set.tensors, torch.zeros(model.example_input_shape))
+    example = torch.zeros(model.example_input_shape)
+    if record is not None and record.pruned:
+        adopt_source_widths(model, weight_set.tensors, example)
+    placed = load_by_structure(model, weight_set.tensors, example)
+    if weight_set.quantisation:
+        quantise_layers(model, {placed[name]: _layer_quantisation(q) for name, q in weight_set.quantisation.items()})
     return model.eval(), kwargs
 
 

@@ -19,6 +19,7 @@ from .onnx_reader import read_onnx_weights
 from .paddle import read_paddle_inference, read_structured_names
 from .pdparams import TRAINING_STATE_SUFFIXES, read_pdparams, refuse_training_state
 from .program import PaddleOp, PaddleProgram, TensorSpec, parse_program
+from .quantisation import QuantisedWeight, split_quantisation
 from .safe_pickle import safe_loads
 from .safetensors_file import read_safetensors
 from .tensor_stream import read_tensor_stream
@@ -53,6 +54,8 @@ class WeightSet:
     structured_names: dict[str, str] = field(default_factory=dict)
     #: The safetensors header metadata (`ptocr.convert` records the architecture there).
     metadata: Mapping[str, str] = field(default_factory=dict)
+    #: A quantised Paddle program's quantisation, by weight name (its scales are not among `tensors`).
+    quantisation: Mapping[str, QuantisedWeight] = field(default_factory=dict)
 
     def __len__(self) -> int:
         return len(self.tensors)
@@ -123,13 +126,18 @@ def read_weights(path: str | os.PathLike[str]) -> WeightSet:
     program, tensors = read_paddle_inference(program_path, params_path)
     info = params_path.with_name(params_path.name + ".info") if params_path is not None else None
     names = read_structured_names(info) if info is not None and info.is_file() else {}
-    return WeightSet(tensors, "paddle-inference", str(folder), program, names)
+    try:
+        weights, quantisation = split_quantisation(program, tensors)
+    except ModelFormatError as exc:
+        raise ModelFormatError(f"{folder}: {exc}") from None
+    return WeightSet(weights, "paddle-inference", str(folder), program, names, quantisation=quantisation)
 
 
 __all__ = [
     "CHECKPOINT_NAMES",
     "PaddleOp",
     "PaddleProgram",
+    "QuantisedWeight",
     "TensorSpec",
     "WeightSet",
     "parse_program",

@@ -160,9 +160,77 @@ def map_by_structure(source: Mapping[str, np.ndarray], targets: Sequence[TargetS
     return mapped
 
 
-def load_by_structure(module: nn.Module, source: Mapping[str, np.ndarray], example: torch.Tensor) -> None:
-    """Maps `source` onto `module` with `map_by_structure` and loads it with strict key checking."""
-    mapped = map_by_structure(source, parameter_use_order(module, example))
+def _replace_tensor(layer: nn.Module, name: str, shape: tuple[int, ...]) -> None:
+    current = getattr(layer, name)
+    fresh = torch.zeros(shape, dtype=current.dtype, device=current.device)
+    if isinstance(current, nn.Parameter):
+        setattr(layer, name, nn.Parameter(fresh, requires_grad=current.requires_grad))
+    else:
+        setattr(layer, name, fresh)
+
+
+def _adopt_widths(layer: nn.Module, shapes: Mapping[str, tuple[int, ...]], where: str) -> None:
+    """Gives one layer the channel counts of the tensors it is about to receive (kernels stay as they are)."""
+    refused = WeightsMismatchError(
+        f"{where}: the file's tensors {dict(shapes)} do not fit a {type(layer).__name__} with other channel counts"
+    )
+    if isinstance(layer, nn.Conv2d) and set(shapes) <= {"weight", "bias"} and "weight" in shapes:
+        out_channels, per_group, *kernel = shapes["weight"]
+        depthwise = layer.groups > 1 and layer.groups == layer.in_channels == layer.out_channels
+        if tuple(kernel) != layer.kernel_size or (depthwise and per_group != 1):
+            raise refused
+        if depthwise:
+            layer.groups = out_channels
+        elif layer.groups != 1:
+            raise refused
+        layer.in_channels, layer.out_channels = per_group * layer.groups, out_channels
+    elif isinstance(layer, nn.ConvTranspose2d) and set(shapes) <= {"weight", "bias"} and "weight" in shapes:
+        in_channels, out_channels, *kernel = shapes["weight"]
+        if tuple(kernel) != layer.kernel_size or layer.groups != 1:
+            raise refused
+        layer.in_channels, layer.out_channels = in_channels, out_channels
+    elif isinstance(layer, nn.BatchNorm2d) and len(set(shapes.values())) == 1:
+        (layer.num_features,) = next(iter(shapes.values()))
+        shapes = {name: (layer.num_features,) for name in ("weight", "bias", "running_mean", "running_var")}
+    elif isinstance(layer, nn.Linear) and set(shapes) <= {"weight", "bias"} and "weight" in shapes:
+        layer.out_features, layer.in_features = shapes["weight"]
+    else:
+        raise refused
+    for name, shape in shapes.items():
+        _replace_tensor(layer, name, shape)
+
+
+def adopt_source_widths(module: nn.Module, source: Mapping[str, np.ndarray], example: torch.Tensor) -> None:
+    """Resizes the convolutions, batch norms and linear layers of `module` to the channel counts of the tensors
+    `load_by_structure` will place on them: a pruned network (PaddleSlim's filter pruning) is its architecture
+    with fewer channels in some layers, and its inference program declares them.
+
+    Only widths change: a different tensor count, kernel size or layer kind still raises WeightsMismatchError.
+    """
+    targets = parameter_use_order(module, example)
+    if len(targets) != len(source):
+        raise WeightsMismatchError(f"the file has {len(source)} tensors, the module needs {len(targets)}")
+    changed: dict[str, dict[str, tuple[int, ...]]] = {}
+    for slot, array in zip(targets, source.values(), strict=True):
+        shape = tuple(np.shape(array))
+        if slot.transposed_source and len(shape) == 2:
+            shape = shape[::-1]
+        if shape != slot.shape:
+            path, _, local = slot.key.rpartition(".")
+            changed.setdefault(path, {})[local] = shape
+    for path, shapes in changed.items():
+        _adopt_widths(module.get_submodule(path), shapes, path)
+
+
+def load_by_structure(
+    module: nn.Module, source: Mapping[str, np.ndarray], example: torch.Tensor
+) -> dict[str, str]:
+    """Maps `source` onto `module` with `map_by_structure` and loads it with strict key checking.
+
+    Returns where each source tensor went: source name → module tensor key.
+    """
+    targets = parameter_use_order(module, example)
+    mapped = map_by_structure(source, targets)
     state = module.state_dict()
     new_state = {}
     for key, current in state.items():
@@ -171,3 +239,4 @@ def load_by_structure(module: nn.Module, source: Mapping[str, np.ndarray], examp
         else:  # only the skipped counters reach here
             new_state[key] = current
     module.load_state_dict(new_state, strict=True)
+    return {name: slot.key for name, slot in zip(source, targets, strict=True)}

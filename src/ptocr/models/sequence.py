@@ -68,12 +68,21 @@ class FluidLSTM(nn.Module):
         self.weight = nn.Parameter(torch.zeros(hidden_size, 4 * hidden_size))
         self.hidden_size = hidden_size
         self.reverse = reverse
+        #: Set by `ptocr.models.quantisation.quantise_layers` for a quantised program's projection.
+        self.input_quantiser: nn.Module | None = None
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         hidden = self.hidden_size
         order = torch.cat([torch.arange(g * hidden, (g + 1) * hidden) for g in _FLUID_GATE_OF]).to(x.device)
-        bias = (self.input_bias + self.bias.reshape(-1))[order]
-        params = [self.input_weight.t()[order], self.weight.t()[order], bias, torch.zeros_like(bias)]
+        if self.input_quantiser is None:
+            bias = (self.input_bias + self.bias.reshape(-1))[order]
+            params = [self.input_weight.t()[order], self.weight.t()[order], bias, torch.zeros_like(bias)]
+        else:  # the projection rounds its input: it runs on its own, and the LSTM reads its output as is
+            quantiser = self.input_quantiser
+            x = quantiser.dequantise(quantiser.quantise(x) @ self.input_weight) + self.input_bias
+            bias = self.bias.reshape(-1)[order]
+            identity = torch.eye(4 * hidden, dtype=x.dtype, device=x.device)[order]
+            params = [identity, self.weight.t()[order], bias, torch.zeros_like(bias)]
         state = x.new_zeros(1, x.shape[0], hidden)
         inputs = x.flip(1) if self.reverse else x
         output = torch.lstm(inputs, (state, state), params, True, 1, 0.0, False, False, True)[0]

