@@ -20,8 +20,8 @@ _LEFT_TO_RIGHT_RUN = re.compile(r"[a-zA-Z0-9 :*./%+-]")
 class CTCDecoder:
     """Greedy (best-path) CTC decoder: argmax per step, collapse repeats, drop blanks.
 
-    The score of a line is the float32 mean of the kept steps' maximum probabilities, and 0.0 for an
-    empty line, exactly as PaddleOCR reports it.
+    The score of a line is (by default, see `decode`) the float32 mean of the kept steps' maximum
+    probabilities, and 0.0 for an empty line, exactly as PaddleOCR reports it.
     """
 
     def __init__(self, characters: Sequence[str], reverse: bool = False, blank_last: bool = False) -> None:
