@@ -17,13 +17,16 @@ from typing import Any
 
 from .errors import ImageDecodeError, PtocrError
 from .store import ModelStore
-from .zoo import FLUID_VERSIONS, FORMATS, TASKS, VERSIONS, choose_models
+from .zoo import ALL_VERSIONS, FLUID_VERSIONS, FORMATS, PRESETS, TASKS, VERSIONS, choose_models, choose_preset
+from .zoo.selection import DEFAULT_VERSION
 
 _EPILOG = """\
 models:
   --lang/--version choose det, rec and cls models as PaddleOCR 2.x's PaddleOCR(lang=, ocr_version=) does
-  (e.g. `--lang fr --version PP-OCRv3` reads with en_PP-OCRv3_det + latin_PP-OCRv3_rec); --det-model,
-  --rec-model and --cls-model name models explicitly and win.
+  (e.g. `--lang fr --version PP-OCRv3` reads with en_PP-OCRv3_det + latin_PP-OCRv3_rec); --version PP-OCR-v1.1
+  or PP-OCR-v1.0 as PaddleOCR 1.1.1 / 1.0 chose them, each run with its own 1.x pipeline rules; --preset names a
+  whole system instead (e.g. `--preset chinese_db_crnn_server`); --det-model, --rec-model and --cls-model name
+  models explicitly and win.
   ptocr models {list,pull,import,path} ...   the model cache, see `ptocr models --help`
   ptocr convert SRC DST.safetensors          any Paddle/ONNX/.pdparams model → safetensors
   An image or folder literally named `models` or `convert` must be given as `./models`, `./convert`.
@@ -82,14 +85,22 @@ def _ocr_parser() -> argparse.ArgumentParser:
     )  # fmt: skip
     parser.add_argument("--no-angle-cls", action="store_true", help="skip the 0/180 degree line classifier")
     parser.add_argument(
-        "--lang", default="ch",
+        "--lang", default=None,
         help="PaddleOCR language code: ch (default), en, fr, german, japan, korean, ru, ar, hi, ta, … or a script "
-        "group (latin, arabic, cyrillic, devanagari); an unknown code lists the supported ones",
+        "group (latin, arabic, cyrillic, devanagari); an unknown code lists the supported ones. PP-OCR-v1.1: ch, "
+        "en, french, german, korean, japan; PP-OCR-v1.0: ch",
     )  # fmt: skip
     parser.add_argument(
-        "--version", dest="ocr_version", choices=VERSIONS, default="PP-OCRv4",
-        help="PaddleOCR model generation (default PP-OCRv4); PaddleOCR falls back to PP-OCRv4 where a version "
-        "has no model for the language",
+        "--version", dest="ocr_version", choices=ALL_VERSIONS, default=None,
+        help="PaddleOCR model generation (default PP-OCRv4); PaddleOCR falls back to PP-OCRv4 where a 2.x version "
+        "has no model for the language. PP-OCR-v1.1 / PP-OCR-v1.0: PaddleOCR 1.x's models with its pipeline "
+        "rules (v1.0 has no angle classifier)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--preset", choices=tuple(PRESETS), default=None,
+        help="a whole system by its release name instead of --lang/--version: chinese_db_crnn_mobile and "
+        "chinese_db_crnn_server (PaddleOCR 1.0: det + rec, no angle classifier), ch_ppocr_mobile_v1.1 and "
+        "ch_ppocr_server_v1.1 (PaddleOCR 1.1: det + cls + rec)",
     )  # fmt: skip
     defaults = choose_models()
     for task, what in (("det", "detection"), ("rec", "recognition"), ("cls", "angle classifier")):
@@ -133,7 +144,10 @@ def _threads(value: str) -> int | None:
 
 
 def _ocr(argv: list[str]) -> int:
-    args = _ocr_parser().parse_args(argv)
+    parser = _ocr_parser()
+    args = parser.parse_args(argv)
+    if args.preset is not None and (args.lang is not None or args.ocr_version is not None):
+        parser.error("--preset names the models itself: give --lang/--version or --preset, not both")
     engine = None
     failed = False
     profile: dict[str, float] = {}
@@ -207,13 +221,20 @@ def _print_profile(seconds: Mapping[str, float]) -> None:
 def _make_engine(args: argparse.Namespace) -> Any:
     from . import OCR  # imports torch: only once there is an image to read
 
+    if args.preset is not None:
+        chosen = choose_preset(args.preset)
+        choice: dict[str, Any] = {"preset": args.preset}
+    else:
+        choice = {"lang": args.lang or "ch", "version": args.ocr_version or DEFAULT_VERSION}
+        chosen = choose_models(choice["lang"], choice["version"])
+    # The classifier runs unless --no-angle-cls, or the system has none (PaddleOCR 1.0) and none is named.
+    has_cls = args.cls_model is not None or chosen.cls is not None
     return OCR(
         det_model=args.det_model,
         rec_model=args.rec_model,
         cls_model=args.cls_model,
-        lang=args.lang,
-        version=args.ocr_version,
-        use_angle_cls=not args.no_angle_cls,
+        **choice,
+        use_angle_cls=not args.no_angle_cls and has_cls,
         device=args.device,
         threads=args.threads,
         collect_timings=args.profile,

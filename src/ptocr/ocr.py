@@ -15,10 +15,10 @@ from .models.fusion import fuse_for_inference
 from .pipeline.ctc import CTCDecoder
 from .pipeline.image_io import ImageInput
 from .pipeline.results import OCRResult, TextLine
-from .pipeline.settings import OCRSettings
+from .pipeline.settings import OCRSettings, generation_settings
 from .pipeline.system import OCRSystem
 from .store import ModelStore
-from .zoo import DetPreprocessing, LinePreprocessing, ModelRecord, choose_models, get_record
+from .zoo import DetPreprocessing, LinePreprocessing, ModelRecord, choose_models, choose_preset, get_record
 from .zoo.selection import DEFAULT_VERSION
 
 WeightsPath = str | os.PathLike[str] | None
@@ -49,8 +49,19 @@ def _decoder_for(record: ModelRecord, net: torch.nn.Module) -> CTCDecoder:
 
 
 def settings_for(det: ModelRecord, rec: ModelRecord, cls: ModelRecord | None) -> OCRSettings:
-    """PaddleOCR 2.x defaults with each model's own input settings."""
-    settings = OCRSettings()
+    """Each stage's settings as PaddleOCR ran its model's generation (`generation_settings`: PaddleOCR 1.1's or
+    1.0's pipeline for the v1.x models, 2.x's defaults otherwise), with each model's own input settings.
+
+    The score filter follows the recogniser's generation; the angle classifier is on unless there is none
+    (``cls`` None, as in PaddleOCR 1.0).
+    """
+    base = generation_settings(rec.version)
+    settings = dataclasses.replace(
+        base,
+        det=generation_settings(det.version).det,
+        cls=generation_settings(cls.version).cls if cls is not None else base.cls,
+        use_angle_cls=cls is not None,
+    )
     if isinstance(det.preprocessing, DetPreprocessing):
         pre = det.preprocessing
         settings = dataclasses.replace(
@@ -79,10 +90,17 @@ class OCR:
     >>> lines = ocr("receipt.jpg")        # also a BGR numpy array, encoded bytes or a PIL image
     >>> lines[0].text, lines[0].score, lines[0].box
     >>> OCR(lang="fr", version="PP-OCRv3")  # en_PP-OCRv3_det + latin_PP-OCRv3_rec, as PaddleOCR picks them
+    >>> OCR(version="PP-OCR-v1.1", lang="japan")  # PaddleOCR 1.1's models and pipeline
+    >>> OCR(preset="chinese_db_crnn_server")       # PaddleOCR 1.0's server system
 
-    `lang` and `version` choose the models exactly as PaddleOCR 2.x's ``PaddleOCR(lang=, ocr_version=)``
-    does (`ptocr.zoo.choose_models`); models named explicitly (`det_model=` …, zoo names from
-    `ptocr.list_models()`) win. `*_weights` point at other copies of their files (a Paddle inference folder,
+    `lang` (default "ch") and `version` (default PP-OCRv4) choose the models exactly as PaddleOCR 2.x's
+    ``PaddleOCR(lang=, ocr_version=)`` does, and for "PP-OCR-v1.1" / "PP-OCR-v1.0" as paddleocr 1.1.1 / 0.0.x
+    did (`ptocr.zoo.choose_models`). `preset` instead names a whole system by its release name
+    (`ptocr.zoo.PRESETS`: "chinese_db_crnn_mobile", "chinese_db_crnn_server", "ch_ppocr_mobile_v1.1",
+    "ch_ppocr_server_v1.1"); it cannot be combined with `lang`/`version`. Models named explicitly
+    (`det_model=` …, zoo names from `ptocr.list_models()`) win. Each stage runs with the pipeline settings of
+    its model's generation (`settings_for`), so v1.x models get PaddleOCR 1.x's resize, box and score rules.
+    `*_weights` point at other copies of their files (a Paddle inference folder,
     an `.onnx` file, a trained `.pdparams` or a converted `.safetensors`). `settings` replaces the whole
     `OCRSettings` (the default is PaddleOCR 2.x's, with each chosen model's input settings); `use_angle_cls`,
     when given, overrides that one setting. `threads`: CPU threads for the networks; None (default) uses
@@ -97,8 +115,9 @@ class OCR:
         rec_model: str | None = None,
         cls_model: str | None = None,
         *,
-        lang: str = "ch",
-        version: str = DEFAULT_VERSION,
+        lang: str | None = None,
+        version: str | None = None,
+        preset: str | None = None,
         use_angle_cls: bool | None = None,
         settings: OCRSettings | None = None,
         device: str | torch.device = "cpu",
@@ -109,7 +128,12 @@ class OCR:
         cls_weights: WeightsPath = None,
         store: ModelStore | None = None,
     ) -> None:
-        chosen = choose_models(lang, version)
+        if preset is not None:
+            if lang is not None or version is not None:
+                raise ValueError(f"preset {preset!r} names the models itself; give lang/version or preset, not both")
+            chosen = choose_preset(preset)
+        else:
+            chosen = choose_models("ch" if lang is None else lang, DEFAULT_VERSION if version is None else version)
         det_model = det_model or chosen.det
         rec_model = rec_model or chosen.rec
         cls_model = cls_model or chosen.cls
@@ -118,12 +142,15 @@ class OCR:
             if record.task != task:
                 raise ValueError(f"{record.name} is a {record.task} model, not a {task} model")
         if settings is None:
-            cls_record = get_record(cls_model)
-            settings = settings_for(det_record, rec_record, cls_record)
+            settings = settings_for(det_record, rec_record, get_record(cls_model) if cls_model else None)
         if use_angle_cls is not None:
             settings = dataclasses.replace(settings, use_angle_cls=use_angle_cls)
         cls_net = None
         if settings.use_angle_cls:
+            if cls_model is None:
+                raise ValueError(
+                    f"{preset or version} has no angle classifier: name one (cls_model=) or pass use_angle_cls=False"
+                )
             cls_record = get_record(cls_model)
             if cls_record.task != "cls":
                 raise ValueError(f"{cls_record.name} is a {cls_record.task} model, not a cls model")

@@ -20,8 +20,8 @@ _LEFT_TO_RIGHT_RUN = re.compile(r"[a-zA-Z0-9 :*./%+-]")
 class CTCDecoder:
     """Greedy (best-path) CTC decoder: argmax per step, collapse repeats, drop blanks.
 
-    The score of a line is the float32 mean of the kept steps' maximum probabilities, and 0.0 for an
-    empty line, exactly as PaddleOCR reports it.
+    The score of a line is (by default, see `decode`) the float32 mean of the kept steps' maximum
+    probabilities, and 0.0 for an empty line, exactly as PaddleOCR reports it.
     """
 
     def __init__(self, characters: Sequence[str], reverse: bool = False, blank_last: bool = False) -> None:
@@ -64,8 +64,16 @@ class CTCDecoder:
             reverse = "arabic" in os.fspath(path)
         return cls(characters, reverse=reverse, blank_last=blank_last)
 
-    def decode(self, probs: np.ndarray) -> list[tuple[str, float]]:
-        """Decodes N×T×C per-step class probabilities into N (text, score) pairs."""
+    def decode(self, probs: np.ndarray, score: str = "collapsed") -> list[tuple[str, float]]:
+        """Decodes N×T×C per-step class probabilities into N (text, score) pairs.
+
+        ``score`` (RecSettings.ctc_score): "collapsed" averages the maximum probabilities of the steps kept
+        in the text (PaddleOCR 2.x); "non_blank_steps" those of every step whose arg-max is not the blank,
+        repeated characters' steps included (PaddleOCR 1.x's predict_rec.py). A line with no character is
+        ("", 0.0) either way.
+        """
+        if score not in ("collapsed", "non_blank_steps"):
+            raise ValueError(f"unknown CTC score rule {score!r}; expected 'collapsed' or 'non_blank_steps'")
         probs = np.asarray(probs)
         if probs.ndim != 3:
             raise ValueError(f"expected N×T×C probabilities, got shape {probs.shape}")
@@ -77,20 +85,22 @@ class CTCDecoder:
             )
         best = probs.argmax(axis=2)
         best_prob = probs.max(axis=2)
-        keep = best != self.blank_index
+        non_blank = best != self.blank_index
+        keep = non_blank.copy()
         keep[:, 1:] &= best[:, 1:] != best[:, :-1]  # a repeat only counts after a change
-        return [self._line(best[row][keep[row]], best_prob[row][keep[row]]) for row in range(len(probs))]
+        scored = keep if score == "collapsed" else non_blank
+        return [self._line(best[row][keep[row]], best_prob[row][scored[row]]) for row in range(len(probs))]
 
     def _line(self, indices: np.ndarray, step_probs: np.ndarray) -> tuple[str, float]:
         text = "".join(self._classes[index] for index in indices.tolist())
         if self.reverse:
             text = _reverse_right_to_left(text)
         # np.mean of the float32 values, so the score has PaddleOCR's float32 rounding.
-        score = float(np.mean(step_probs)) if step_probs.size else 0.0
+        score = float(np.mean(step_probs)) if step_probs.size and indices.size else 0.0
         return text, score
 
-    def __call__(self, probs: np.ndarray) -> list[tuple[str, float]]:
-        return self.decode(probs)
+    def __call__(self, probs: np.ndarray, score: str = "collapsed") -> list[tuple[str, float]]:
+        return self.decode(probs, score)
 
 
 def _reverse_right_to_left(text: str) -> str:

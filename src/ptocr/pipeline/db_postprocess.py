@@ -1,8 +1,9 @@
 """DB (Differentiable Binarization) post-processing: probability map → text quadrilaterals.
 
 Mirrors PaddleOCR 2.x DBPostProcess (box type "quad") followed by predict_det.py's filter_tag_det_res
-and predict_system.py's sorted_boxes. The per-contour work is inherently a loop (one minAreaRect, one
-polygon offset per candidate); everything per pixel is done by OpenCV.
+and predict_system.py's sorted_boxes; the DetSettings fields named after PaddleOCR 1.x's rules select its
+variants (box scaling, strict threshold, corner and reading order). The per-contour work is inherently a
+loop (one minAreaRect, one polygon offset per candidate); everything per pixel is done by OpenCV.
 """
 
 from __future__ import annotations
@@ -57,13 +58,20 @@ class DBPostProcessor:
                 score = box_score_slow(pred, contour)
             if self.settings.box_thresh > score:
                 continue
+            # PaddleOCR 1.x stores the score in a float32 array and keeps the box only if it is then above
+            # box_thresh (the comparison itself in float64, as numpy 1.x compared a float32 scalar to a float).
+            if self.settings.strict_box_thresh and not float(np.float32(score)) > self.settings.box_thresh:
+                continue
             expanded = unclip(corners, self.settings.unclip_ratio)
             if expanded is None:
                 continue
             corners, short_side = mini_box(expanded.reshape(-1, 1, 2))
             if short_side < MIN_SIZE + 2:
                 continue
-            boxes.append(_to_source_pixels(corners, width, height, shape))
+            if self.settings.box_scaling == "via_ratio":
+                boxes.append(_to_source_pixels_via_ratio(corners, width, height, shape))
+            else:
+                boxes.append(_to_source_pixels(corners, width, height, shape))
             scores.append(score)
         if not boxes:
             return np.zeros((0, 4, 2), dtype=np.float32), np.zeros((0,), dtype=np.float64)
@@ -89,6 +97,16 @@ def _to_source_pixels(corners: np.ndarray, width: int, height: int, shape: DetSh
     xs = np.round((corners[:, 0] / np.float32(width)).astype(np.float64) * dest_w)
     ys = np.round((corners[:, 1] / np.float32(height)).astype(np.float64) * dest_h)
     return np.stack([np.clip(xs, 0, dest_w), np.clip(ys, 0, dest_h)], axis=1).astype(np.int32)
+
+
+def _to_source_pixels_via_ratio(corners: np.ndarray, width: int, height: int, shape: DetShape) -> np.ndarray:
+    """PaddleOCR 1.x's mapping: corners rounded and clipped in map pixels (float32, then stored as int16), then
+    divided by the resize ratio (float64) and truncated as they are stored back into the int16 array."""
+    xs = np.clip(np.round(corners[:, 0] / np.float32(width) * np.float32(width)), 0, width).astype(np.int16)
+    ys = np.clip(np.round(corners[:, 1] / np.float32(height) * np.float32(height)), 0, height).astype(np.int16)
+    xs = np.trunc(xs.astype(np.float64) / shape.ratio_w)
+    ys = np.trunc(ys.astype(np.float64) / shape.ratio_h)
+    return np.stack([xs, ys], axis=1).astype(np.int32)
 
 
 def mini_box(points: np.ndarray) -> tuple[np.ndarray, float]:
@@ -187,12 +205,30 @@ def order_points_clockwise(points: np.ndarray) -> np.ndarray:
     return ordered
 
 
-def filter_det_boxes(boxes: np.ndarray, image_height: int, image_width: int) -> np.ndarray:
-    """Orders each box's corners, clips them into the image (integer pixels) and drops boxes whose
-    top or left edge is not longer than MIN_EDGE_PIXELS. Returns float32 M×4×2."""
+def order_points_x_sort(points: np.ndarray) -> np.ndarray:
+    """PaddleOCR 1.x's corner ordering (after imutils): the two corners of smallest x are the left pair, the
+    upper of them first and the lower fourth; of the right pair the upper is second, the lower third. Each sort
+    is numpy's default (not stable) argsort, as in predict_det.py."""
+    points = np.asarray(points, dtype=np.float32).reshape(4, 2)
+    by_x = points[np.argsort(points[:, 0]), :]
+    left, right = by_x[:2, :], by_x[2:, :]
+    top_left, bottom_left = left[np.argsort(left[:, 1]), :]
+    top_right, bottom_right = right[np.argsort(right[:, 1]), :]
+    return np.array([top_left, top_right, bottom_right, bottom_left], dtype=np.float32)
+
+
+def filter_det_boxes(
+    boxes: np.ndarray, image_height: int, image_width: int, corner_order: str = "sum_diff"
+) -> np.ndarray:
+    """Orders each box's corners (DetSettings.corner_order: "sum_diff" 2.x, "x_sort" 1.x), clips them into
+    the image (integer pixels) and drops boxes whose top or left edge is not longer than MIN_EDGE_PIXELS.
+    Returns float32 M×4×2."""
+    if corner_order not in ("sum_diff", "x_sort"):
+        raise ValueError(f"unknown corner_order {corner_order!r}; expected 'sum_diff' or 'x_sort'")
+    order = order_points_x_sort if corner_order == "x_sort" else order_points_clockwise
     kept: list[np.ndarray] = []
     for box in np.asarray(boxes, dtype=np.float32).reshape(-1, 4, 2):
-        ordered = order_points_clockwise(box)
+        ordered = order(box)
         # int(min(max(v, 0), size - 1)): truncation after the clip, i.e. a floor.
         ordered[:, 0] = np.floor(np.clip(ordered[:, 0], 0, image_width - 1))
         ordered[:, 1] = np.floor(np.clip(ordered[:, 1], 0, image_height - 1))
@@ -206,17 +242,20 @@ def filter_det_boxes(boxes: np.ndarray, image_height: int, image_width: int) -> 
     return np.stack(kept)
 
 
-def reading_order(boxes: np.ndarray) -> list[int]:
+def reading_order(boxes: np.ndarray, rule: str = "insertion") -> list[int]:
     """Indices of ``boxes`` in PaddleOCR's reading order.
 
-    A stable sort by the first corner's (y, x), then one insertion pass moving a box left past its
-    predecessors while they are on the same line (|Δy| < 10, computed in float32) and further right.
+    A stable sort by the first corner's (y, x), then (rule "insertion", 2.x) one insertion pass moving a box
+    left past its predecessors while they are on the same line (|Δy| < 10, computed in float32) and further
+    right, or (rule "single_pass", PaddleOCR 1.x) one pass swapping each adjacent pair once under that test.
     """
+    if rule not in ("insertion", "single_pass"):
+        raise ValueError(f"unknown reading order rule {rule!r}; expected 'insertion' or 'single_pass'")
     boxes = np.asarray(boxes, dtype=np.float32).reshape(-1, 4, 2)
     top_y, top_x = boxes[:, 0, 1], boxes[:, 0, 0]
     order = sorted(range(len(boxes)), key=lambda i: (float(top_y[i]), float(top_x[i])))
     for i in range(len(order) - 1):
-        for j in range(i, -1, -1):
+        for j in range(i, -1 if rule == "insertion" else i - 1, -1):
             upper, lower = order[j], order[j + 1]
             if abs(top_y[lower] - top_y[upper]) < SAME_LINE_PIXELS and top_x[lower] < top_x[upper]:
                 order[j], order[j + 1] = lower, upper
@@ -225,7 +264,7 @@ def reading_order(boxes: np.ndarray) -> list[int]:
     return order
 
 
-def sort_boxes(boxes: np.ndarray) -> np.ndarray:
+def sort_boxes(boxes: np.ndarray, rule: str = "insertion") -> np.ndarray:
     """``boxes`` (float32 N×4×2) rearranged in PaddleOCR's reading order, see :func:`reading_order`."""
     boxes = np.asarray(boxes, dtype=np.float32).reshape(-1, 4, 2)
-    return boxes[reading_order(boxes)]
+    return boxes[reading_order(boxes, rule)]

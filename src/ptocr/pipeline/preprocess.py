@@ -42,11 +42,14 @@ class DetShape:
         return np.array([self.src_height, self.src_width, self.ratio_h, self.ratio_w], dtype=np.float64)
 
 
-def det_resize_target(height: int, width: int, limit_side_len: int, limit_type: str) -> tuple[int, int]:
+def det_resize_target(
+    height: int, width: int, limit_side_len: int, limit_type: str, rounding: str = "round"
+) -> tuple[int, int]:
     """(resize_h, resize_w) for an image of the given size, both multiples of 32 and at least 32.
 
-    The side is truncated with ``int`` first and then rounded to a multiple of 32 with Python's
-    ``round`` (ties to even), as PaddleOCR does.
+    Each side is scaled and truncated with ``int`` first, then made a multiple of 32 by ``rounding``
+    (see DetSettings.resize_rounding): "round" uses Python's ``round`` (ties to even), as PaddleOCR 2.x does;
+    "floor" and "floor_minus_one" are PaddleOCR 1.1's and 1.0's rules.
     """
     if limit_type == "max":
         ratio = limit_side_len / max(height, width) if max(height, width) > limit_side_len else 1.0
@@ -56,22 +59,39 @@ def det_resize_target(height: int, width: int, limit_side_len: int, limit_type: 
         ratio = limit_side_len / max(height, width)
     else:
         raise ValueError(f"unknown limit_type {limit_type!r}; expected 'max', 'min' or 'resize_long'")
-    resize_h = max(int(round(int(height * ratio) / _DET_STRIDE) * _DET_STRIDE), _DET_STRIDE)
-    resize_w = max(int(round(int(width * ratio) / _DET_STRIDE) * _DET_STRIDE), _DET_STRIDE)
-    return resize_h, resize_w
+    return _to_stride(int(height * ratio), rounding), _to_stride(int(width * ratio), rounding)
+
+
+def _to_stride(side: int, rounding: str) -> int:
+    """One scaled side as a multiple of 32 (at least 32) by the named rule."""
+    if rounding == "round":
+        return max(int(round(side / _DET_STRIDE) * _DET_STRIDE), _DET_STRIDE)
+    if rounding not in ("floor", "floor_minus_one"):
+        raise ValueError(f"unknown rounding {rounding!r}; expected 'round', 'floor' or 'floor_minus_one'")
+    # DBProcessTest.resize_image_type0: a multiple of 32 stays, below 64 becomes 32, else floored (1.1) or
+    # floored one step further (1.0). A side truncated to 0 (an image over 960 times longer than wide) made
+    # PaddleOCR 1.x return no boxes at all; ptocr reads it at 32 instead.
+    if side % _DET_STRIDE == 0 and side > 0:
+        return side
+    if side // _DET_STRIDE <= 1:
+        return _DET_STRIDE
+    steps = side // _DET_STRIDE - (1 if rounding == "floor_minus_one" else 0)
+    return steps * _DET_STRIDE
 
 
 def resize_for_det(image: np.ndarray, settings: DetSettings) -> tuple[np.ndarray, DetShape]:
     """Resizes a BGR uint8 image for the detector and returns it with its :class:`DetShape`."""
     src_height, src_width = image.shape[:2]
-    if src_height + src_width < _TINY_IMAGE_SIDE_SUM:
+    if settings.pad_tiny_images and src_height + src_width < _TINY_IMAGE_SIDE_SUM:
         # PaddleOCR's quirk, kept for fidelity: tiny images are zero-padded at the bottom/right, yet
         # boxes are later scaled to the unpadded size.
         padded = np.zeros((max(32, src_height), max(32, src_width), image.shape[2]), dtype=np.uint8)
         padded[:src_height, :src_width] = image
         image = padded
     height, width = image.shape[:2]
-    resize_h, resize_w = det_resize_target(height, width, settings.limit_side_len, settings.limit_type)
+    resize_h, resize_w = det_resize_target(
+        height, width, settings.limit_side_len, settings.limit_type, settings.resize_rounding
+    )
     resized = cv2.resize(image, (resize_w, resize_h))  # default INTER_LINEAR, like PaddleOCR
     return resized, DetShape(src_height, src_width, resize_h / float(height), resize_w / float(width))
 
@@ -139,9 +159,10 @@ def batch_ranges(count: int, batch_size: int) -> list[range]:
 
 
 def rec_batch_width(crops: Sequence[np.ndarray], settings: RecSettings) -> int:
-    """Width of a recognition batch: ``int(H * max(W/H, widest w/h))``."""
+    """Width of a recognition batch: ``int(H * max(W/H, widest w/h))``, or ``int(H * widest w/h)`` without
+    ``min_width_from_shape`` (PaddleOCR 1.0)."""
     _, height, width = settings.image_shape
-    max_wh_ratio = width / height
+    max_wh_ratio = width / height if settings.min_width_from_shape else 0.0
     for crop in crops:
         max_wh_ratio = max(max_wh_ratio, crop.shape[1] * 1.0 / crop.shape[0])
     return int(height * max_wh_ratio)

