@@ -7,6 +7,8 @@ loads into that module by structure, which is what a user with a v1.1 archive do
 
 from __future__ import annotations
 
+import json
+import pickle
 import shutil
 from itertools import pairwise
 from pathlib import Path
@@ -20,6 +22,7 @@ from ptocr.errors import ModelFormatError, ModelStoreError
 from ptocr.factory import architecture_kwargs
 from ptocr.formats import paddle_framework_pb2 as pb
 from ptocr.formats import parse_program, read_weights
+from ptocr.formats.paddle import read_paddle_inference
 from ptocr.models import build_architecture, load_by_structure
 from ptocr.models.fusion import fuse_for_inference
 from ptocr.models.layers import PaddleMaxPool2d, upsample_nearest
@@ -241,3 +244,72 @@ def test_program_only_fixtures_map_strictly_onto_their_models(fixture: str, name
     model = build_architecture(record.architecture, deploy=True, **architecture_kwargs(record))
     load_by_structure(model, tensors, torch.zeros(1, 3, 32, 64))
     assert len(tensors) == len(model.state_dict()) - sum(k.endswith("num_batches_tracked") for k in model.state_dict())
+
+
+def _fluid_trained_archive(tmp_path: Path, fixture: str) -> Path:
+    """What fluid's `save(train_program, "best_accuracy")` writes for a fixture's network: the parameters by
+    variable name (`.pdparams`, pickle protocol 2), the optimizer state (`.pdopt`) and the training program
+    (`.pdmodel`): the forward ops, then a gradient op and a momentum update per parameter, with their own
+    persistable variables (velocities, learning rate)."""
+    folder = _fixture(fixture)
+    names = [name for name, _shape in json.loads((folder / "trained_manifest.json").read_text())["vars"]]
+    _, tensors = read_paddle_inference(folder / "model", folder / "params")
+    assert sorted(tensors) == sorted(names)
+    desc = pb.ProgramDesc.FromString((folder / "model").read_bytes())
+    block = desc.blocks[0]
+    template = next(v for v in block.vars if v.persistable and v.type.type == pb.VarType.LOD_TENSOR)
+
+    def declare(name: str, shape: tuple[int, ...]) -> None:
+        var = block.vars.add()
+        var.CopyFrom(template)
+        var.name = name
+        del var.type.lod_tensor.tensor.dims[:]
+        var.type.lod_tensor.tensor.dims.extend(shape)
+
+    declare("learning_rate_0", (1,))
+    optimizer_state = {"learning_rate_0": np.full(1, 1e-3, np.float32)}
+    for name in reversed(names):  # backward ops run in reverse, after the whole forward pass
+        declare(f"{name}_velocity_0", tensors[name].shape)
+        optimizer_state[f"{name}_velocity_0"] = np.zeros_like(tensors[name])
+        op = block.ops.add(type="momentum")
+        for slot, argument in (("Param", name), ("Grad", f"{name}@GRAD"), ("Velocity", f"{name}_velocity_0"),
+                               ("LearningRate", "learning_rate_0")):  # fmt: skip
+            op.inputs.add(parameter=slot, arguments=[argument])
+        op.outputs.add(parameter="ParamOut", arguments=[name])
+    target = tmp_path / f"{fixture}_train"
+    target.mkdir()
+    (target / "best_accuracy.pdmodel").write_bytes(desc.SerializeToString())
+    (target / "best_accuracy.pdparams").write_bytes(pickle.dumps({n: tensors[n] for n in names}, protocol=2))
+    (target / "best_accuracy.pdopt").write_bytes(pickle.dumps(optimizer_state, protocol=2))
+    return target
+
+
+@pytest.mark.parametrize(
+    ("fixture", "name", "fetch"),
+    [("ch_ppocr_mobile_v1.1_det", "ch_ppocr_mobile_v1.1_det", "maps"),
+     ("ch_ppocr_mobile_v1.1_rec", "ch_ppocr_mobile_v1.1_rec", "predicts")],
+)  # fmt: skip
+def test_a_v1_trained_archive_loads_by_its_training_program(
+    tmp_path: Path, fixture: str, name: str, fetch: str
+) -> None:
+    archive = _fluid_trained_archive(tmp_path, fixture)
+    for weights in (archive, archive / "best_accuracy.pdparams"):  # the folder or its .pdparams
+        model = ptocr.create_model(name, weights)
+        output, expected = _predict(model, _fixture(fixture), fetch)
+        assert np.abs(output - expected).max() <= (2e-5 if fetch == "maps" else 1e-5)
+    with pytest.raises(ModelFormatError, match="optimizer state"):
+        ptocr.create_model(name, archive / "best_accuracy.pdopt")
+
+
+def test_a_v1_trained_archive_of_another_program_is_refused(tmp_path: Path) -> None:
+    archive = _fluid_trained_archive(tmp_path, "ch_ppocr_mobile_v1.1_cls")
+    parameters = archive / "best_accuracy.pdparams"
+    tensors = pickle.loads(parameters.read_bytes())
+    other = _fluid_trained_archive(tmp_path, "ch_ppocr_mobile_v1.1_det")
+    shutil.copyfile(other / "best_accuracy.pdparams", parameters)
+    with pytest.raises(ModelFormatError, match="does not declare: not the parameters of this program"):
+        read_weights(archive)
+    tensors["conv1_weights"] = tensors["conv1_weights"][:2]
+    parameters.write_bytes(pickle.dumps(tensors, protocol=2))
+    with pytest.raises(ModelFormatError, match=r"'conv1_weights' has shape \[2, 3, 3, 3\]"):
+        read_weights(archive)

@@ -16,7 +16,7 @@ import numpy as np
 
 from ..errors import ModelFormatError
 from .onnx_reader import read_onnx_weights
-from .paddle import read_paddle_inference, read_structured_names
+from .paddle import read_fluid_checkpoint, read_paddle_inference, read_structured_names
 from .pdparams import TRAINING_STATE_SUFFIXES, read_pdparams, refuse_training_state
 from .program import PaddleOp, PaddleProgram, TensorSpec, parse_program
 from .quantisation import QuantisedWeight, split_quantisation
@@ -90,7 +90,8 @@ def read_weights(path: str | os.PathLike[str]) -> WeightSet:
       1.x's fluid folders too (`model` + `params`, or `__model__` + one file per variable);
     - an `.onnx` file;
     - a trained checkpoint `*.pdparams`, or a folder without inference files that holds exactly one of
-      `best_accuracy.pdparams`, `student.pdparams`, `model.pdparams`;
+      `best_accuracy.pdparams`, `student.pdparams`, `model.pdparams`; with a `.pdmodel` of the same name beside
+      it, it is a fluid `save` (PaddleOCR 1.x's trained archives), placed by that program's structure;
     - a `.safetensors` file written by `ptocr.convert`.
 
     `.pdopt` / `.states` files are refused: they hold optimizer and training state, not weights.
@@ -103,7 +104,7 @@ def read_weights(path: str | os.PathLike[str]) -> WeightSet:
         if path.suffix == ".onnx":
             return WeightSet(read_onnx_weights(path), "onnx", str(path))
         if path.suffix == ".pdparams":
-            return WeightSet(read_pdparams(path), "paddle-checkpoint", str(path))
+            return _read_checkpoint(path)
         if path.suffix == ".safetensors":
             tensors, metadata = read_safetensors(path)
             return WeightSet(tensors, "safetensors", str(path), metadata=metadata)
@@ -113,7 +114,7 @@ def read_weights(path: str | os.PathLike[str]) -> WeightSet:
     if files is None:
         checkpoint = _folder_checkpoint(folder) if path.is_dir() else None
         if checkpoint is not None:
-            return WeightSet(read_pdparams(checkpoint), "paddle-checkpoint", str(checkpoint))
+            return _read_checkpoint(checkpoint)
         state_files = (
             sorted(p.name for p in folder.iterdir() if p.suffix in TRAINING_STATE_SUFFIXES) if folder.is_dir() else []
         )
@@ -126,11 +127,27 @@ def read_weights(path: str | os.PathLike[str]) -> WeightSet:
     program, tensors = read_paddle_inference(program_path, params_path)
     info = params_path.with_name(params_path.name + ".info") if params_path is not None else None
     names = read_structured_names(info) if info is not None and info.is_file() else {}
+    return _structural_weights(program, tensors, str(folder), names)
+
+
+def _structural_weights(
+    program: PaddleProgram, tensors: dict[str, np.ndarray], source: str, names: dict[str, str] | None = None
+) -> WeightSet:
     try:
         weights, quantisation = split_quantisation(program, tensors)
     except ModelFormatError as exc:
-        raise ModelFormatError(f"{folder}: {exc}") from None
-    return WeightSet(weights, "paddle-inference", str(folder), program, names, quantisation=quantisation)
+        raise ModelFormatError(f"{source}: {exc}") from None
+    return WeightSet(weights, "paddle-inference", source, program, names or {}, quantisation=quantisation)
+
+
+def _read_checkpoint(path: Path) -> WeightSet:
+    """A trained `.pdparams`: paddle 2.x's state dict by key, or, with fluid's `.pdmodel` beside it (PaddleOCR
+    1.x's trained archives), fluid parameters placed by the training program's structure."""
+    program_path = path.with_suffix(".pdmodel")
+    if program_path.is_file():
+        program, tensors = read_fluid_checkpoint(path, program_path)
+        return _structural_weights(program, tensors, str(path))
+    return WeightSet(read_pdparams(path), "paddle-checkpoint", str(path))
 
 
 __all__ = [

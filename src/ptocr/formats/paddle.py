@@ -3,6 +3,11 @@
 Three layouts hold the same two things. PaddlePaddle 2.x writes `inference.pdmodel` + `inference.pdiparams`
 (+ `.pdiparams.info`); PaddleOCR 1.x exported fluid's `model` + `params` (the same protobuf and the same combined
 tensor stream); older fluid saves wrote `__model__` and one file per persistable variable, named after it.
+
+PaddleOCR 1.x's *trained* archives are fluid's `save`: `best_accuracy.pdparams` (a pickle of the parameters by
+fluid variable name), `.pdopt` (optimizer state) and `.pdmodel` (the training program, forward ops first). Its
+parameters are the inference program's, under the same names, so they are ordered by the training program's
+forward pass and placed by structure like an inference model.
 """
 
 from __future__ import annotations
@@ -12,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import ModelFormatError
+from .pdparams import read_pdparams
 from .program import PaddleProgram, parse_program
 from .safe_pickle import safe_loads
 from .tensor_stream import read_tensor_stream
@@ -74,3 +80,29 @@ def _variable_file(program_path: Path, name: str) -> Path:
             f"file for the program's variable {name!r} either (fluid's layout of one file per variable)"
         )
     return path
+
+
+def read_fluid_checkpoint(params_path: Path, program_path: Path) -> tuple[PaddleProgram, dict[str, np.ndarray]]:
+    """The training program of a fluid `save` and its parameters, ordered by first use in the program.
+
+    Every entry of the `.pdparams` pickle (read with the restricted unpickler) must be a persistable variable of
+    the program with the declared shape; the program's other persistables (optimizer moments, learning rate,
+    in the `.pdopt` file) are not weights and are left out.
+    """
+    program = parse_program(_read_bytes(program_path), what=str(program_path))
+    tensors = read_pdparams(params_path)
+    strangers = [name for name in tensors if name not in program.persistables]
+    if strangers:
+        raise ModelFormatError(
+            f"{params_path}: holds {', '.join(strangers[:5])}, which {program_path.name} does not declare: "
+            "not the parameters of this program"
+        )
+    for name, array in tensors.items():
+        declared = program.persistables[name].shape
+        if tuple(array.shape) != declared:
+            raise ModelFormatError(
+                f"{params_path}: {name!r} has shape {list(array.shape)}, but {program_path.name} declares "
+                f"{list(declared)}"
+            )
+    order = [name for name in program.parameter_use_order() if name in tensors]
+    return program, {name: tensors[name] for name in order}
