@@ -217,6 +217,13 @@ def test_pruning_changes_widths_not_kernels(tmp_path: Path) -> None:
     with pytest.raises(WeightsMismatchError, match="do not fit a Conv2d"):
         ptocr.create_model("ch_ppocr_mobile_slim_v1.1_det", tmp_path / "odd")
 
+    def unchained(desc: pb.ProgramDesc, tensors: dict[str, np.ndarray]) -> None:  # the next conv not pruned
+        _set_dims(desc, tensors, "conv3_expand_weights", tensors["conv3_expand_weights"][:16])
+
+    _edit_program(folder, tmp_path / "unchained", unchained)
+    with pytest.raises(WeightsMismatchError, match="channel counts do not make a working network"):
+        ptocr.create_model("ch_ppocr_mobile_slim_v1.1_det", tmp_path / "unchained")
+
 
 def _quantised_op(desc: pb.ProgramDesc, op_type: str) -> pb.OpDesc:
     return next(op for op in desc.blocks[0].ops if op.type == op_type)

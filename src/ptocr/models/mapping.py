@@ -220,6 +220,11 @@ def adopt_source_widths(module: nn.Module, source: Mapping[str, np.ndarray], exa
             changed.setdefault(path, {})[local] = shape
     for path, shapes in changed.items():
         _adopt_widths(module.get_submodule(path), shapes, path)
+    try:
+        run_with_hooks(module, example, [])
+    except RuntimeError as exc:  # widths that do not chain: a layer reads more channels than the last one made
+        first_line = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise WeightsMismatchError(f"the file's channel counts do not make a working network: {first_line}") from None
 
 
 def load_by_structure(
