@@ -81,8 +81,9 @@ def _pool(b: ProgramBuilder) -> None:
     node = b.call(
         k.pool2d, b.input("X"), pooling_type=kind, ksize=tuple(b.attr("ksize")),
         strides=tuple(b.attr("strides", (1, 1))), paddings=paddings[::2] if len(paddings) == 4 else paddings,
-        global_pooling=bool(b.attr("global_pooling", False)), adaptive=bool(b.attr("adaptive", False)), exclusive=bool(b.attr("exclusive", True)),
-        ceil_mode=bool(b.attr("ceil_mode", False)), padding_algorithm=b.attr("padding_algorithm", "EXPLICIT"),
+        global_pooling=bool(b.attr("global_pooling", False)), adaptive=bool(b.attr("adaptive", False)),
+        exclusive=bool(b.attr("exclusive", True)), ceil_mode=bool(b.attr("ceil_mode", False)),
+        padding_algorithm=b.attr("padding_algorithm", "EXPLICIT"),
     )  # fmt: skip
     b.output("Out", node)
 
