@@ -92,16 +92,16 @@ Lowering = Callable[[ProgramBuilder], None]
 
 def validate(program: PaddleProgram, lowerings: Mapping[str, Lowering]) -> None:
     """Refuses, with one clear error, what the interpreter cannot run faithfully."""
-    unknown = sorted({op.type for op in program.ops if op.type not in lowerings})
-    if unknown:
-        raise UnsupportedProgramError(
-            f"the program uses op types the interpreter does not implement: {', '.join(unknown)}"
-        )
     nested = sorted({op.type for op in program.ops if op.block_attrs})
     if nested or program.block_count > 1:
         what = f" (ops {', '.join(nested)})" if nested else ""
         raise UnsupportedProgramError(
             f"the program has control flow: {program.block_count} blocks{what}; only straight-line programs run"
+        )
+    unknown = sorted({op.type for op in program.ops if op.type not in lowerings})
+    if unknown:
+        raise UnsupportedProgramError(
+            f"the program uses op types the interpreter does not implement: {', '.join(unknown)}"
         )
     for name, spec in program.persistables.items():
         if any(d < 0 for d in spec.shape) or math.prod(spec.shape) > MAX_PERSISTABLE_ELEMENTS:

@@ -204,6 +204,12 @@ def softmax(x: torch.Tensor, *, axis: int) -> torch.Tensor:
 
 
 def scale(x: torch.Tensor, *, scale: float, bias: float, bias_after_scale: bool) -> torch.Tensor:
+    """Keeps the input's dtype, as Paddle's kernel does (a scaled int64 label stays int64)."""
+    if scale == 1.0 and bias == 0.0:
+        return x
+    if not x.is_floating_point():
+        factor, shift = int(scale), int(bias)
+        return x * factor + shift if bias_after_scale else (x + shift) * factor
     if bias_after_scale:
         return x * scale + bias if bias else x * scale
     return (x + bias) * scale
