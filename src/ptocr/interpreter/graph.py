@@ -141,6 +141,7 @@ def build_graph_module(
     root = torch.nn.Module()
     graph = fx.Graph()
     taken: set[str] = set()
+    attributes: dict[str, str] = {}
     feeds = [graph.placeholder(_attribute_name(name, taken).removeprefix("p_")) for name in program.feed_names]
     builder = ProgramBuilder(graph, feeds[0])
     values, lods = builder.values, builder.lods
@@ -153,7 +154,7 @@ def build_graph_module(
             raise UnsupportedProgramError(
                 f"persistable {name!r}: the tensor is {list(array.shape)}, the program declares {list(spec.shape)}"
             )
-        attribute = _attribute_name(name, taken)
+        attribute = attributes[name] = _attribute_name(name, taken)
         root.register_buffer(attribute, torch.from_numpy(np.ascontiguousarray(array)).clone())
         values[name] = graph.get_attr(attribute)
     for op in program.ops:
@@ -170,4 +171,6 @@ def build_graph_module(
     module = fx.GraphModule(root, graph, class_name="PaddleProgramModule")
     module.feed_names = program.feed_names  # type: ignore[assignment]
     module.fetch_names = program.fetch_names  # type: ignore[assignment]
+    #: Paddle variable name → the buffer holding it (`module.get_buffer(attribute)`).
+    module.persistable_attributes = attributes  # type: ignore[assignment]
     return module.eval()
