@@ -312,3 +312,55 @@ def test_missing_weights_and_garbage_are_refused(tmp_path: Path) -> None:
         ptocr.load_program(tmp_path / "absent")
     with pytest.raises(ModelFormatError, match="not a Paddle program"):
         ptocr.load_program(tmp_path)
+
+
+# --- kernels the fixtures do not reach --------------------------------------------------------------
+
+
+def _pool(x: torch.Tensor, kind: str, size: int, stride: int, pad: int, **overrides: bool) -> torch.Tensor:
+    from ptocr.interpreter import kernels
+
+    flags = {"global_pooling": False, "adaptive": False, "exclusive": True, "ceil_mode": False, **overrides}
+    return kernels.pool2d(
+        x, pooling_type=kind, ksize=(size, size), strides=(stride, stride), paddings=(pad, pad),
+        padding_algorithm="EXPLICIT", **flags,
+    )  # fmt: skip
+
+
+def test_paddle_pooling_rules() -> None:
+    x = torch.arange(1.0, 26.0).reshape(1, 1, 5, 5)
+    # avg 3×3 stride 2 pad 1: exclusive divides by the pixels inside, otherwise by the clipped window (9 here)
+    exclusive, inclusive = _pool(x, "avg", 3, 2, 1), _pool(x, "avg", 3, 2, 1, exclusive=False)
+    assert exclusive[0, 0, 0, 0] == (1 + 2 + 6 + 7) / 4 and inclusive[0, 0, 0, 0] == (1 + 2 + 6 + 7) / 9
+    torch.testing.assert_close(exclusive, torch.nn.functional.avg_pool2d(x, 3, 2, 1, count_include_pad=False))
+    ceil = _pool(x, "max", 2, 2, 0, ceil_mode=True)  # the partial window at the end; padding never wins a max
+    assert ceil.shape == (1, 1, 3, 3) and ceil[0, 0, 2, 2] == 25
+    # a one-row map under a 2×2 window keeps its row (C++ truncating division), as Paddle does
+    assert _pool(x[:, :, :1], "max", 2, 2, 0).tolist() == [[[[2.0, 4.0]]]]
+
+
+def test_same_and_valid_convolution_padding() -> None:
+    from ptocr.interpreter import kernels
+
+    x, w = torch.randn(1, 2, 7, 8), torch.randn(3, 2, 3, 3)
+
+    def conv(algorithm: str) -> torch.Tensor:
+        return kernels.conv2d(
+            x, w, None, strides=(2, 2), paddings=(5, 5), dilations=(1, 1), groups=1, padding_algorithm=algorithm
+        )
+
+    same = conv("SAME")  # out = ceil(in / stride), the odd padding at the end; the attribute is ignored
+    assert same.shape == (1, 3, 4, 4)
+    torch.testing.assert_close(same, torch.nn.functional.conv2d(torch.nn.functional.pad(x, (0, 1, 1, 1)), w, None, 2))
+    torch.testing.assert_close(conv("VALID"), torch.nn.functional.conv2d(x, w, None, 2))
+
+
+def test_quantise_rounds_halves_as_paddle() -> None:
+    from ptocr.interpreter import kernels
+
+    scale = torch.tensor([127.0])  # 127/s = 1: the input is rounded as is
+    x = torch.tensor([0.5, 1.5, 2.5, -0.5, -2.5, 0.49999997, 200.0, -300.0])
+    away = kernels.fake_quantize(x, scale, bit_length=8, round_type=1)  # clip to ±s, then std::round
+    assert away.tolist() == [1.0, 2.0, 3.0, -1.0, -3.0, 0.0, 127.0, -127.0]
+    even = kernels.fake_quantize(x, scale, bit_length=8, round_type=0)  # round half to even, then clip
+    assert even.tolist() == [0.0, 2.0, 2.0, -0.0, -2.0, 0.0, 127.0, -128.0]
