@@ -364,3 +364,23 @@ def test_quantise_rounds_halves_as_paddle() -> None:
     assert away.tolist() == [1.0, 2.0, 3.0, -1.0, -3.0, 0.0, 127.0, -127.0]
     even = kernels.fake_quantize(x, scale, bit_length=8, round_type=0)  # round half to even, then clip
     assert even.tolist() == [0.0, 2.0, 2.0, -0.0, -2.0, 0.0, 127.0, -128.0]
+
+
+def test_malformed_attributes_and_uncomputed_outputs_are_refused(tmp_path: Path) -> None:
+    def drop_ksize(desc: pb.ProgramDesc) -> None:
+        pool = next(op for op in _ops(desc) if op.type == "pool2d")
+        keep = [a for a in pool.attrs if a.name != "ksize"]
+        del pool.attrs[:]
+        pool.attrs.extend(keep)
+
+    with pytest.raises(UnsupportedProgramError, match=r"\('pool2d'\): malformed attributes"):
+        ptocr.load_program(_hostile(tmp_path, drop_ksize))
+
+    def read_saved_mean(desc: pb.ProgramDesc) -> None:  # a training-only output of batch_norm
+        ops = _ops(desc)
+        norm = next(i for i, op in enumerate(ops) if op.type == "batch_norm")
+        saved = next(v for v in ops[norm].outputs if v.parameter == "SavedMean").arguments[0]
+        ops[norm + 1].inputs[0].arguments[0] = saved
+
+    with pytest.raises(UnsupportedProgramError, match="inference does not compute"):
+        ptocr.load_program(_hostile(tmp_path, read_saved_mean))

@@ -49,17 +49,23 @@ class ProgramBuilder:
     def has(self, slot: str) -> bool:
         return bool(self.names(slot))
 
+    def value(self, name: str) -> fx.Node:
+        node = self.values.get(name)
+        if node is None:  # written by an earlier op, but as an output the interpreter does not compute
+            raise self.fail(f"reads {name!r}, an output of an earlier op that inference does not compute")
+        return node
+
     def input(self, slot: str) -> fx.Node:
         names = self.names(slot)
         if not names:
             raise self.fail(f"input {slot!r} is missing")
-        return self.values[names[0]]
+        return self.value(names[0])
 
     def optional(self, slot: str) -> fx.Node | None:
         return self.input(slot) if self.has(slot) else None
 
     def inputs(self, slot: str) -> list[fx.Node]:
-        return [self.values[name] for name in self.names(slot)]
+        return [self.value(name) for name in self.names(slot)]
 
     def lod(self, slot: str) -> fx.Node | None:
         names = self.names(slot)
@@ -157,9 +163,12 @@ def build_graph_module(
         attribute = attributes[name] = _attribute_name(name, taken)
         root.register_buffer(attribute, torch.from_numpy(np.ascontiguousarray(array)).clone())
         values[name] = graph.get_attr(attribute)
-    for op in program.ops:
+    for index, op in enumerate(program.ops):
         builder.op = op
-        lowerings[op.type](builder)
+        try:
+            lowerings[op.type](builder)
+        except (KeyError, TypeError, ValueError, IndexError) as exc:  # attributes of the wrong kind or missing
+            raise UnsupportedProgramError(f"op {index} ({op.type!r}): malformed attributes ({exc!r})") from None
     outputs = []
     for name in program.fetch_names:
         if name not in values:
