@@ -2,8 +2,8 @@
 
 The fixtures hold the exported programs but no weights or expected outputs, so the checks are:
 - the program's persistables map strictly, by structure, onto the torch module (every tensor, every shape);
-- with seeded random weights, the torch module computes what the program computes, as run by an
-  independent NumPy interpreter of the program's ops (tests/paddle_program_interpreter.py);
+- with seeded random weights, the torch module computes what the program computes, as run op by op by
+  ptocr's program interpreter (`ptocr.interpreter`, independent of the native modules);
 - the trainable form's state dict has exactly PaddleOCR's trained-checkpoint keys and shapes.
 """
 
@@ -19,15 +19,16 @@ import pytest
 import torch
 
 from ptocr.formats import PaddleProgram, parse_program
+from ptocr.interpreter import build_program
 from ptocr.models import build_architecture, load_by_structure, parameter_use_order
 
-from .paddle_program_interpreter import ProgramInterpreter, load_ops_sequence, random_persistables
 from .paths import shared_path
+from .program_weights import calibrate, random_persistables
 
 DET = "ch_PP-OCRv4_server_det"
 REC = "ch_PP-OCRv4_server_rec"
 ARCHITECTURE = {DET: "det_pphgnet_lkpan_pfhead", REC: "rec_pphgnet_svtr_ctc"}
-# Small inputs keep the NumPy interpreter fast; non-square and batched to catch axis mix-ups.
+# Small inputs keep the float64 runs fast; non-square and batched to catch axis mix-ups.
 INPUT_SHAPE = {DET: (1, 3, 64, 96), REC: (2, 3, 48, 64)}
 # Std of the last weighted layer's output after calibration: unsaturated det maps, peaked CTC rows.
 FINAL_STD = {DET: 2.0, REC: 4.0}
@@ -88,16 +89,15 @@ class ProgramRun:
 def program_run(request: pytest.FixtureRequest) -> ProgramRun:
     model = request.param
     program = _program(model)
-    # The interpreter reads the op list Paddle's own tooling dumped, not ptocr's program parser.
-    ops = load_ops_sequence(shared_path("zoo", model) / "ops_sequence.json")
-    shapes = {name: spec.shape for name, spec in program.persistables.items()}
     x = np.random.default_rng(7).uniform(-1.0, 1.0, INPUT_SHAPE[model])
-    interpreter = ProgramInterpreter(ops, random_persistables(ops, shapes, seed=2024))
-    weights = interpreter.calibrate([x], final_std=FINAL_STD[model])
+    weights = calibrate(program, random_persistables(program, seed=2024), [x], final_std=FINAL_STD[model])
+    with torch.inference_mode():
+        fetched = build_program(program, weights).double()(torch.from_numpy(x))
+    outputs = [t.numpy() for t in (fetched if isinstance(fetched, tuple) else (fetched,))]
     net = build_architecture(ARCHITECTURE[model], deploy=True).double()
     ordered = {name: weights[name] for name in program.parameter_use_order()}
     load_by_structure(net, ordered, torch.zeros(net.example_input_shape, dtype=torch.float64))
-    return ProgramRun(model, x, interpreter.run([x]), net)
+    return ProgramRun(model, x, outputs, net)
 
 
 def test_outputs_are_not_saturated(program_run: ProgramRun) -> None:

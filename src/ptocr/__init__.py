@@ -21,13 +21,14 @@ from typing import TYPE_CHECKING, Any
 os.environ.setdefault("ONEDNN_PRIMITIVE_CACHE_CAPACITY", "256")
 
 __version__ = "0.1.0"
-__all__ = ["OCR", "OCRSettings", "TextLine", "convert", "create_model", "list_models"]
+__all__ = ["OCR", "OCRSettings", "TextLine", "convert", "create_model", "list_models", "load_program"]
 
 _LAZY = {
     "OCR": "ptocr.ocr",
     "convert": "ptocr.conversion",
     "create_model": "ptocr.factory",
     "list_models": "ptocr.factory",
+    "load_program": "ptocr.interpreter",
     "OCRSettings": "ptocr.pipeline.settings",
     "TextLine": "ptocr.pipeline.results",
 }
@@ -35,6 +36,7 @@ _LAZY = {
 if TYPE_CHECKING:
     from .conversion import convert
     from .factory import create_model, list_models
+    from .interpreter import load_program
     from .ocr import OCR
     from .pipeline.results import TextLine
     from .pipeline.settings import OCRSettings

@@ -11,6 +11,11 @@ class ModelFormatError(PtocrError):
     """A model file is malformed, truncated, of an unknown kind, or refused as unsafe."""
 
 
+class UnsupportedProgramError(ModelFormatError):
+    """A Paddle program `ptocr.load_program` cannot run: an op type or attribute value it does not know,
+    control flow (sub-blocks), a variable read before any op writes it, or an implausible declaration."""
+
+
 class WeightsMismatchError(PtocrError):
     """Weights do not fit the architecture: missing, unexpected or wrongly shaped tensors."""
 

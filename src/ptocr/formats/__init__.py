@@ -16,7 +16,7 @@ import numpy as np
 
 from ..errors import ModelFormatError
 from .onnx_reader import read_onnx_weights
-from .paddle import read_fluid_checkpoint, read_paddle_inference, read_structured_names
+from .paddle import read_fluid_checkpoint, read_paddle_inference, read_paddle_variables, read_structured_names
 from .pdparams import TRAINING_STATE_SUFFIXES, read_pdparams, refuse_training_state
 from .program import PaddleOp, PaddleProgram, TensorSpec, parse_program
 from .quantisation import QuantisedWeight, split_quantisation
@@ -72,6 +72,23 @@ def _paddle_folder_files(folder: Path) -> tuple[Path, Path | None] | None:
         if (folder / program_name).is_file():
             return folder / program_name, None
     return None
+
+
+def find_paddle_program(path: str | os.PathLike[str]) -> tuple[Path, Path | None]:
+    """The program file and combined parameter file (None: fluid's one file per variable) of a Paddle
+    inference model given as its folder or as one of its files, in every layout `read_weights` accepts."""
+    path = Path(path)
+    if not path.exists():
+        raise ModelFormatError(f"{path}: no such file or folder")
+    in_folder = path.suffix in (".pdmodel", ".pdiparams") or path.name in _PADDLE_FILE_NAMES
+    folder = path.parent if path.is_file() and in_folder else path
+    files = _paddle_folder_files(folder) if folder.is_dir() else None
+    if files is None:
+        raise ModelFormatError(
+            f"{path}: not a Paddle program: expected a folder with inference.pdmodel + inference.pdiparams, "
+            "PaddleOCR 1.x's model + params, or __model__ (+ __params__ or one file per variable)"
+        )
+    return files
 
 
 def _folder_checkpoint(folder: Path) -> Path | None:
@@ -157,9 +174,11 @@ __all__ = [
     "QuantisedWeight",
     "TensorSpec",
     "WeightSet",
+    "find_paddle_program",
     "parse_program",
     "read_onnx_weights",
     "read_paddle_inference",
+    "read_paddle_variables",
     "read_pdparams",
     "read_safetensors",
     "read_structured_names",

@@ -55,6 +55,15 @@ def read_paddle_inference(
     `params_path` is the combined tensor stream; `None` reads one file per persistable variable from the
     program's folder instead (fluid's layout without `params_filename`).
     """
+    program, stored = read_paddle_variables(program_path, params_path)
+    return program, {name: stored[name] for name in program.parameter_use_order()}
+
+
+def read_paddle_variables(
+    program_path: Path, params_path: Path | None
+) -> tuple[PaddleProgram, dict[str, np.ndarray]]:
+    """The program and its weights keyed by their Paddle variable names (what the program's ops name), in
+    stored (sorted) order. `params_path` as for `read_paddle_inference`."""
     program = parse_program(_read_bytes(program_path), what=str(program_path))
     specs = [program.persistables[name] for name in program.stored_order()]
     if params_path is not None:
@@ -64,7 +73,7 @@ def read_paddle_inference(
         for spec in specs:
             path = _variable_file(program_path, spec.name)
             stored.update(read_tensor_stream(_read_bytes(path), [spec], what=str(path)))
-    return program, {name: stored[name] for name in program.parameter_use_order()}
+    return program, stored
 
 
 def _variable_file(program_path: Path, name: str) -> Path:

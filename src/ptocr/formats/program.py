@@ -61,6 +61,8 @@ class PaddleOp:
     inputs: dict[str, tuple[str, ...]]
     outputs: dict[str, tuple[str, ...]]
     attrs: dict[str, Any] = field(default_factory=dict)
+    #: Names of the attributes that point at a sub-block (control flow: `while`, `conditional_block`, ...).
+    block_attrs: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -69,6 +71,8 @@ class PaddleProgram:
     persistables: dict[str, TensorSpec]
     feed_names: tuple[str, ...]
     fetch_names: tuple[str, ...]
+    #: How many blocks the program holds; only the main block (0) is read, more mean control flow.
+    block_count: int = 1
 
     def stored_order(self) -> list[str]:
         """Names in the order `save_combine` wrote them to the parameter file: sorted."""
@@ -157,9 +161,10 @@ def parse_program(data: bytes, *, what: str = "program") -> PaddleProgram:
         if op.type == "fetch":
             fetches.extend(inputs.get("X", ()))
             continue
-        ops.append(PaddleOp(op.type, inputs, outputs, {a.name: _attr_value(a) for a in op.attrs}))
+        blocks = tuple(a.name for a in op.attrs if a.type in (pb.BLOCK, pb.BLOCKS))
+        ops.append(PaddleOp(op.type, inputs, outputs, {a.name: _attr_value(a) for a in op.attrs}, blocks))
     if not ops:
         raise ModelFormatError(f"{what}: the program has no operators")
     if not persistables:
         raise ModelFormatError(f"{what}: the program declares no weights")
-    return PaddleProgram(tuple(ops), persistables, tuple(feeds), tuple(fetches))
+    return PaddleProgram(tuple(ops), persistables, tuple(feeds), tuple(fetches), len(desc.blocks))
