@@ -61,9 +61,17 @@ class WeightSet:
         return len(self.tensors)
 
 
+def _model_folder(path: Path) -> Path:
+    """The folder a model is in: `path` itself, or the folder of a Paddle program or parameter file."""
+    in_folder = path.suffix in (".pdmodel", ".pdiparams") or path.name in _PADDLE_FILE_NAMES
+    return path.parent if path.is_file() and in_folder else path
+
+
 def _paddle_folder_files(folder: Path) -> tuple[Path, Path | None] | None:
     """The program and combined parameter file of a Paddle inference folder (no parameter file: fluid's one
-    file per variable), or None if it holds no Paddle program."""
+    file per variable), or None if it is no folder or holds no Paddle program."""
+    if not folder.is_dir():
+        return None
     for program_name, params_name in _COMBINED_LAYOUTS:
         program, params = folder / program_name, folder / params_name
         if program.is_file() and params.is_file():
@@ -80,9 +88,7 @@ def find_paddle_program(path: str | os.PathLike[str]) -> tuple[Path, Path | None
     path = Path(path)
     if not path.exists():
         raise ModelFormatError(f"{path}: no such file or folder")
-    in_folder = path.suffix in (".pdmodel", ".pdiparams") or path.name in _PADDLE_FILE_NAMES
-    folder = path.parent if path.is_file() and in_folder else path
-    files = _paddle_folder_files(folder) if folder.is_dir() else None
+    files = _paddle_folder_files(_model_folder(path))
     if files is None:
         raise ModelFormatError(
             f"{path}: not a Paddle program: expected a folder with inference.pdmodel + inference.pdiparams, "
@@ -125,9 +131,8 @@ def read_weights(path: str | os.PathLike[str]) -> WeightSet:
         if path.suffix == ".safetensors":
             tensors, metadata = read_safetensors(path)
             return WeightSet(tensors, "safetensors", str(path), metadata=metadata)
-    in_folder = path.suffix in (".pdmodel", ".pdiparams") or path.name in _PADDLE_FILE_NAMES
-    folder = path.parent if path.is_file() and in_folder else path
-    files = _paddle_folder_files(folder) if folder.is_dir() else None
+    folder = _model_folder(path)
+    files = _paddle_folder_files(folder)
     if files is None:
         checkpoint = _folder_checkpoint(folder) if path.is_dir() else None
         if checkpoint is not None:
