@@ -292,6 +292,9 @@ def test_models_list_real_catalogue(capsys) -> None:
     rows = {line.split()[0]: line.split()[1:-1] for line in out.splitlines()[1:]}
     assert sorted(rows) == list_models(version="PP-OCR-v1.0") and len(rows) == 6
     assert rows["ch_rec_mv3_crnn"] == ["rec", "PP-OCR-v1.0", "ch", "mobile", "paddle", "tofu"]
+    code, out, _ = run(capsys, "models", "list", "--version", "PP-OCR-v1.1", "--task", "cls")
+    rows = {line.split()[0]: line.split()[1:-1] for line in out.splitlines()[1:]}
+    assert rows["ch_ppocr_mobile_v1.1_cls_quant"] == ["cls", "PP-OCR-v1.1", "ch", "mobile", "slim", "paddle", "tofu"]
 
 
 @pytest.fixture

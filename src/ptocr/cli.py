@@ -349,7 +349,8 @@ def _list(store: ModelStore, task: str | None = None, lang: str | None = None, v
         cached = [fmt for fmt in record.formats if store.is_cached(name, fmt)]
         formats = ",".join(record.formats)
         digests = "pinned" if record.weights["paddle"].pinned else "tofu"
-        rows.append((name, record.task, record.version, record.language, record.size, formats, digests,
+        size = f"{record.size} slim" if record.pruned or record.quantised else record.size
+        rows.append((name, record.task, record.version, record.language, size, formats, digests,
                      ",".join(cached) or "-"))  # fmt: skip
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]) - 1)]
     for row in rows:
