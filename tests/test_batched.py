@@ -82,9 +82,9 @@ def test_a_chunk_ends_at_its_pixel_budget(ocr: ptocr.OCR, monkeypatch: pytest.Mo
     chunks: list[list[int]] = []
     run_chunk = ocr.system._run_chunk
 
-    def spy(pages: list[np.ndarray], started: float) -> list[OCRResult]:
+    def spy(pages: list[np.ndarray], started: float, words: bool = False) -> list[OCRResult]:
         chunks.append([page.shape[0] * page.shape[1] for page in pages])
-        return run_chunk(pages, started)
+        return run_chunk(pages, started, words)
 
     monkeypatch.setattr(ocr.system, "_run_chunk", spy)
     monkeypatch.setattr(system_module, "_MANY_MAX_PIXELS", 400_000)

@@ -173,11 +173,14 @@ class OCR:
         """Recognised lines with score ≥ drop_score, in reading order."""
         return self.system(image)
 
-    def run(self, image: ImageInput) -> OCRResult:
-        """Like calling the object, with the image size (and timings) in a typed, JSON-exportable result."""
-        return self.system.run(image)
+    def run(self, image: ImageInput, words: bool = False) -> OCRResult:
+        """Like calling the object, with the image size (and timings) in a typed, JSON-exportable result.
+        With ``words`` each line carries its word boxes (``TextLine.words``: one per character in scripts
+        written without spaces), found from the recogniser's CTC time steps; texts and scores are unchanged.
+        ``result.to_page()`` / ``Document.from_results([...])`` build the page → line → word tree."""
+        return self.system.run(image, words=words)
 
-    def run_many(self, images: Iterable[ImageInput], chunk_size: int = 8) -> Iterator[OCRResult]:
+    def run_many(self, images: Iterable[ImageInput], chunk_size: int = 8, words: bool = False) -> Iterator[OCRResult]:
         """`run` over many images, yielded in order, each network batched across `chunk_size` images at a time
         (the same results, fewer and fuller network calls: see `OCRSystem.run_many`)."""
-        return self.system.run_many(images, chunk_size)
+        return self.system.run_many(images, chunk_size, words=words)

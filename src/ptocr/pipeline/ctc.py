@@ -9,12 +9,30 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 
 BLANK_INDEX = 0
 # Runs of these characters are kept in reading order when an Arabic (right-to-left) result is reversed.
 _LEFT_TO_RIGHT_RUN = re.compile(r"[a-zA-Z0-9 :*./%+-]")
+
+
+@dataclass(frozen=True)
+class CharSteps:
+    """Where each character of a decoded line was read: the time steps of its run in the recogniser's output.
+
+    ``characters`` are in the order they were read (left to right in the crop, before any right-to-left
+    reversal of the text); ``first_steps``/``last_steps`` are the first and last step of each character's run of
+    identical arg-maxes, ``probabilities`` the probability of its first step (the one the line score counts),
+    and ``steps`` the output's length T.
+    """
+
+    characters: tuple[str, ...]
+    first_steps: tuple[int, ...]
+    last_steps: tuple[int, ...]
+    probabilities: tuple[float, ...]
+    steps: int
 
 
 class CTCDecoder:
@@ -90,6 +108,32 @@ class CTCDecoder:
         keep[:, 1:] &= best[:, 1:] != best[:, :-1]  # a repeat only counts after a change
         scored = keep if score == "collapsed" else non_blank
         return [self._line(best[row][keep[row]], best_prob[row][scored[row]]) for row in range(len(probs))]
+
+    def decode_with_steps(
+        self, probs: np.ndarray, score: str = "collapsed"
+    ) -> list[tuple[str, float, CharSteps]]:
+        """Like :meth:`decode`, with each line's :class:`CharSteps` (for word boxes); same texts and scores."""
+        decoded = self.decode(probs, score)
+        probs = np.asarray(probs)
+        best = probs.argmax(axis=2)
+        best_prob = probs.max(axis=2)
+        lines = []
+        for row, (text, line_score) in enumerate(decoded):
+            indices = best[row]
+            changes = np.flatnonzero(np.diff(indices)) + 1
+            starts = np.concatenate([[0], changes])
+            ends = np.concatenate([changes, [len(indices)]]) - 1
+            kept = indices[starts] != self.blank_index
+            starts, ends = starts[kept], ends[kept]
+            steps = CharSteps(
+                characters=tuple(self._classes[index] for index in indices[starts].tolist()),
+                first_steps=tuple(starts.tolist()),
+                last_steps=tuple(ends.tolist()),
+                probabilities=tuple(best_prob[row][starts].astype(np.float64).tolist()),
+                steps=int(indices.shape[0]),
+            )
+            lines.append((text, line_score, steps))
+        return lines
 
     def _line(self, indices: np.ndarray, step_probs: np.ndarray) -> tuple[str, float]:
         text = "".join(self._classes[index] for index in indices.tolist())

@@ -21,7 +21,7 @@ import numpy as np
 import torch
 
 from ptocr.pipeline.crop import rotate_crop
-from ptocr.pipeline.ctc import CTCDecoder
+from ptocr.pipeline.ctc import CharSteps, CTCDecoder
 from ptocr.pipeline.db_postprocess import DBPostProcessor, filter_det_boxes, sort_boxes
 from ptocr.pipeline.image_io import ImageInput, load_image
 from ptocr.pipeline.preprocess import (
@@ -37,6 +37,7 @@ from ptocr.pipeline.preprocess import (
 from ptocr.pipeline.results import OCRResult, TextLine
 from ptocr.pipeline.settings import OCRSettings
 from ptocr.pipeline.threads import R, SideBySide, T, ThreadPolicy
+from ptocr.pipeline.words import line_words
 
 Net = Callable[[torch.Tensor], Any]
 
@@ -61,6 +62,19 @@ _CPU_CALL_BOUNDS = _CallBounds(crops=12, rec_columns=12 * 320)
 _ACCELERATOR_CALL_BOUNDS = _CallBounds(crops=24, rec_columns=48 * 320)
 # A chunk of `run_many` also ends once its decoded images hold this many pixels (about 48 MB as BGR).
 _MANY_MAX_PIXELS = 16_000_000
+
+
+@dataclass(frozen=True)
+class _ReadSteps:
+    """Where a line's characters were read (only when word boxes are asked for): its CTC steps, and the width of
+    the recogniser batch it was read in."""
+
+    steps: CharSteps
+    batch_width: int
+
+
+# (text, score, where its characters were read or None) per crop.
+_Read = tuple[str, float, "_ReadSteps | None"]
 
 
 @contextmanager
@@ -230,6 +244,11 @@ class OCRSystem:
             decisions.append((label, float(score), _UPSIDE_DOWN_LABEL in label and score > threshold))
         return decisions
 
+    def _turns(self, label: str, score: float) -> bool:
+        """Whether a (label, probability) decision of :meth:`classify` turned its crop 180° (the probability is
+        a float32 value, compared in float32 as when it was decided)."""
+        return bool(_UPSIDE_DOWN_LABEL in label and np.float32(score) > np.float32(self.settings.cls.thresh))
+
     def _check_rec(self, probs: np.ndarray, count: int) -> np.ndarray:
         if probs.ndim != 3 or probs.shape[0] != count:
             raise ValueError(f"the recogniser returned shape {probs.shape}; expected ({count}, T, classes)")
@@ -238,37 +257,55 @@ class OCRSystem:
     def recognize(self, crops: Sequence[np.ndarray]) -> list[tuple[str, float]]:
         """(text, score) per crop. Crops are batched in order of aspect ratio, each batch as wide as
         its widest crop needs (at least the settings' width)."""
+        return [(text, score) for text, score, _ in self._recognize(crops, with_steps=False)]
+
+    def _decode(self, probs: np.ndarray, batch_width: int, with_steps: bool) -> list[_Read]:
+        """Texts and scores of a recogniser batch `batch_width` columns wide, with where each character was read
+        when `with_steps` (word boxes; the plain decode otherwise)."""
+        score_rule = self.settings.rec.ctc_score
+        with self._clock.stage("decode"):
+            if not with_steps:
+                return [(text, score, None) for text, score in self.decoder.decode(probs, score=score_rule)]
+            return [
+                (text, score, _ReadSteps(steps, batch_width))
+                for text, score, steps in self.decoder.decode_with_steps(probs, score=score_rule)
+            ]
+
+    def _recognize(self, crops: Sequence[np.ndarray], with_steps: bool) -> list[_Read]:
         settings = self.settings.rec
-        results: list[tuple[str, float]] = [("", 0.0)] * len(crops)
+        results: list[_Read] = [("", 0.0, None)] * len(crops)
         order = aspect_ratio_order(crops)
         batches = [[int(order[p]) for p in positions] for positions in batch_ranges(len(crops), settings.batch_size)]
 
-        def recognize_batch(indices: list[int]) -> list[tuple[str, float]]:
+        def recognize_batch(indices: list[int]) -> list[_Read]:
             with self._clock.stage("rec_pre"):
                 batch = build_rec_batch([crops[i] for i in indices], settings)
             probs = self._check_rec(self._infer(self.rec_net, batch, "rec_net", settings.batch_size), len(indices))
-            with self._clock.stage("decode"):
-                return self.decoder.decode(probs, score=settings.ctc_score)
+            return self._decode(probs, batch.shape[3], with_steps)
 
         costs = [len(indices) * rec_batch_width([crops[i] for i in indices], settings) for indices in batches]
         for indices, decoded in zip(batches, self._side_by_side_map(recognize_batch, batches, costs), strict=True):
-            for index, text_and_score in zip(indices, decoded, strict=True):
-                results[index] = text_and_score
+            for index, read in zip(indices, decoded, strict=True):
+                results[index] = read
         return results
 
     # -- whole flow -----------------------------------------------------------------------------
 
-    def run(self, image: ImageInput) -> OCRResult:
-        """OCR of one image: lines with score >= drop_score, in reading order."""
+    def run(self, image: ImageInput, words: bool = False) -> OCRResult:
+        """OCR of one image: lines with score >= drop_score, in reading order. Each line's ``angle`` says whether
+        the classifier turned it (None without one); with ``words`` each line also gets its word boxes
+        (:mod:`ptocr.pipeline.words`; a little decoding work per line, the same texts and scores)."""
         started = self._start()
         with self._clock.stage("load"):
             image = load_image(image)
         boxes = self.detect(image)
         crops = self.crop(image, boxes)
+        turned = None
         if self.settings.use_angle_cls and self.cls_net is not None:
-            crops, _ = self.classify(crops)
-        recognized = self.recognize(crops)
-        return self._result(image, boxes, recognized, self._timings(started, images=1))
+            crops, decisions = self.classify(crops)
+            turned = [self._turns(label, score) for label, score in decisions]
+        recognized = self._recognize(crops, with_steps=words)
+        return self._result(image, boxes, recognized, self._timings(started, images=1), turned)
 
     def _start(self) -> float:
         """Sets up timing and the thread count for one run; its start time."""
@@ -292,19 +329,30 @@ class OCRSystem:
         return {name: seconds / images for name, seconds in timings.items()}
 
     def _result(
-        self, image: np.ndarray, boxes: np.ndarray, recognized: Sequence[tuple[str, float]], timings: dict[str, float]
+        self,
+        image: np.ndarray,
+        boxes: np.ndarray,
+        recognized: Sequence[_Read],
+        timings: dict[str, float],
+        turned: Sequence[bool] | None = None,
     ) -> OCRResult:
         drop_score = self.settings.drop_score
-        lines = tuple(
-            TextLine(box=box, text=text, score=score)
-            for box, (text, score) in zip(boxes, recognized, strict=True)
-            if score >= drop_score
-        )
+        height = self.settings.rec.image_shape[1]
+        lines = []
+        for index, (box, (text, score, read)) in enumerate(zip(boxes, recognized, strict=True)):
+            if score < drop_score:
+                continue
+            line_turned = bool(turned[index]) if turned is not None else False
+            words = None
+            if read is not None:
+                words = line_words(read.steps, box, read.batch_width, height, line_turned, self.decoder.reverse)
+            angle = None if turned is None else ("180" if line_turned else "0")
+            lines.append(TextLine(box=box, text=text, score=score, angle=angle, words=words))
         return OCRResult(
-            lines=lines, image_height=int(image.shape[0]), image_width=int(image.shape[1]), timings=timings
+            lines=tuple(lines), image_height=int(image.shape[0]), image_width=int(image.shape[1]), timings=timings
         )
 
-    def run_many(self, images: Iterable[ImageInput], chunk_size: int = 8) -> Iterator[OCRResult]:
+    def run_many(self, images: Iterable[ImageInput], chunk_size: int = 8, words: bool = False) -> Iterator[OCRResult]:
         """OCR of many images, yielded in order, with each network batched across ``chunk_size`` images at a time.
 
         The results are those of :meth:`run` on each image: detection batches only images whose detector
@@ -315,13 +363,14 @@ class OCRSystem:
         decoded images hold 16 megapixels. Fewer, fuller network calls pay off on a GPU; on a CPU, chunks of 8
         measured 0.83 of :meth:`run`'s time on the dev images (the independent calls of different images keep
         both threads busy), with about 12 % more peak memory.
-        With ``collect_timings`` each result carries its chunk's stage times divided evenly among its images.
+        With ``collect_timings`` each result carries its chunk's stage times divided evenly among its images;
+        ``words`` as in :meth:`run`.
         """
         if isinstance(chunk_size, bool) or not isinstance(chunk_size, int) or chunk_size < 1:
             raise ValueError(f"chunk_size must be a positive int, got {chunk_size!r}")
-        return self._chunks(iter(images), chunk_size)
+        return self._chunks(iter(images), chunk_size, words)
 
-    def _chunks(self, pending: Iterator[ImageInput], chunk_size: int) -> Iterator[OCRResult]:
+    def _chunks(self, pending: Iterator[ImageInput], chunk_size: int, words: bool) -> Iterator[OCRResult]:
         while True:
             started = self._start()
             pages: list[np.ndarray] = []
@@ -334,18 +383,19 @@ class OCRSystem:
                     break
             if not pages:
                 return
-            yield from self._run_chunk(pages, started)
+            yield from self._run_chunk(pages, started, words)
 
-    def _run_chunk(self, pages: list[np.ndarray], started: float) -> list[OCRResult]:
+    def _run_chunk(self, pages: list[np.ndarray], started: float, words: bool = False) -> list[OCRResult]:
         boxes = self._detect_many(pages)
         crops = [self.crop(page, page_boxes) for page, page_boxes in zip(pages, boxes, strict=True)]
+        turned: list[list[bool]] | list[None] = [None] * len(pages)
         if self.settings.use_angle_cls and self.cls_net is not None:
-            crops = self._classify_many(crops)
-        recognized = self._recognize_many(crops)
+            crops, turned = self._classify_many(crops)
+        recognized = self._recognize_many(crops, with_steps=words)
         timings = self._timings(started, images=len(pages))
         return [
-            self._result(page, page_boxes, texts, timings)
-            for page, page_boxes, texts in zip(pages, boxes, recognized, strict=True)
+            self._result(page, page_boxes, texts, timings, page_turned)
+            for page, page_boxes, texts, page_turned in zip(pages, boxes, recognized, turned, strict=True)
         ]
 
     def _detect_many(self, pages: list[np.ndarray]) -> list[np.ndarray]:
@@ -373,10 +423,12 @@ class OCRSystem:
                 boxes[index] = page_boxes
         return boxes
 
-    def _classify_many(self, crops: list[list[np.ndarray]]) -> list[list[np.ndarray]]:
+    def _classify_many(self, crops: list[list[np.ndarray]]) -> tuple[list[list[np.ndarray]], list[list[bool]]]:
+        """The crops with the upside-down ones turned, and which were turned."""
         settings = self.settings.cls
         flat = [(page, index) for page, page_crops in enumerate(crops) for index in range(len(page_crops))]
         rotated = [list(page_crops) for page_crops in crops]
+        turned = [[False] * len(page_crops) for page_crops in crops]
         batches = [[flat[p] for p in positions] for positions in batch_ranges(len(flat), settings.batch_size)]
 
         def classify_batch(members: list[tuple[int, int]]) -> list[tuple[str, float, bool]]:
@@ -389,9 +441,10 @@ class OCRSystem:
             for (page, index), (_, _, upside_down) in zip(members, decisions, strict=True):
                 if upside_down:
                     rotated[page][index] = cv2.rotate(crops[page][index], cv2.ROTATE_180)
-        return rotated
+                    turned[page][index] = True
+        return rotated, turned
 
-    def _recognize_many(self, crops: list[list[np.ndarray]]) -> list[list[tuple[str, float]]]:
+    def _recognize_many(self, crops: list[list[np.ndarray]], with_steps: bool = False) -> list[list[_Read]]:
         settings = self.settings.rec
         by_width: dict[int, list[tuple[int, int]]] = defaultdict(list)
         for page, page_crops in enumerate(crops):
@@ -400,7 +453,7 @@ class OCRSystem:
                 indices = [int(order[position]) for position in positions]
                 width = rec_batch_width([page_crops[i] for i in indices], settings)
                 by_width[width].extend((page, index) for index in indices)
-        results: list[list[tuple[str, float]]] = [[("", 0.0)] * len(page_crops) for page_crops in crops]
+        results: list[list[_Read]] = [[("", 0.0, None)] * len(page_crops) for page_crops in crops]
         _, height, _ = settings.image_shape
         calls: list[tuple[int, int, list[tuple[int, int]]]] = []  # (width, crops per call, the crops)
         bounds = self._call_bounds
@@ -409,18 +462,17 @@ class OCRSystem:
             for positions in batch_ranges(len(members), per_call):
                 calls.append((width, per_call, [members[position] for position in positions]))
 
-        def recognize_call(call: tuple[int, int, list[tuple[int, int]]]) -> list[tuple[str, float]]:
+        def recognize_call(call: tuple[int, int, list[tuple[int, int]]]) -> list[_Read]:
             width, per_call, group = call
             with self._clock.stage("rec_pre"):
                 batch = stack_crops([crops[page][index] for page, index in group], height, width)
             probs = self._check_rec(self._infer(self.rec_net, batch, "rec_net", per_call), len(group))
-            with self._clock.stage("decode"):
-                return self.decoder.decode(probs, score=settings.ctc_score)
+            return self._decode(probs, width, with_steps)
 
         costs = [width * len(group) for width, _, group in calls]
         for (_, _, group), decoded in zip(calls, self._side_by_side_map(recognize_call, calls, costs), strict=True):
-            for (page, index), text_and_score in zip(group, decoded, strict=True):
-                results[page][index] = text_and_score
+            for (page, index), read in zip(group, decoded, strict=True):
+                results[page][index] = read
         return results
 
     def __call__(self, image: ImageInput) -> list[TextLine]:
