@@ -30,6 +30,8 @@ class Line:
 
 
 class Result:
+    image_height, image_width = 5, 10
+
     def __init__(self, lines: list[Line], timings: dict[str, float]) -> None:
         self.lines, self.timings = lines, timings
 
@@ -43,13 +45,14 @@ class FakeOCR:
         self.batches: list[list[str]] = []
         FakeOCR.instances.append(self)
 
-    def run_many(self, images: list[str], chunk_size: int) -> Iterator[Result]:
+    def run_many(self, images: list[str], chunk_size: int, **options: Any) -> Iterator[Result]:
         assert chunk_size == len(images) > 1
         self.batches.append(list(images))
         for image in images:
-            yield self.run(image)
+            yield self.run(image, **options)
 
-    def run(self, image: str) -> Result:
+    def run(self, image: str, **options: Any) -> Result:
+        self.options = options
         return Result(self(image), {"det_net": 0.25, "total": 1.0} if self.kwargs.get("collect_timings") else {})
 
     def __call__(self, image: str) -> list[Line]:

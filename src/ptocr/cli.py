@@ -8,7 +8,6 @@ passed as ``./models``. The OCR engine (and with it torch) is imported only when
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 from collections.abc import Iterator, Mapping, Sequence
@@ -80,9 +79,30 @@ def _ocr_parser() -> argparse.ArgumentParser:
         "inputs", nargs="+", metavar="IMAGE_OR_DIR", help="image files, or folders searched recursively"
     )
     parser.add_argument(
-        "--format", choices=("jsonl", "text"), default="jsonl",
-        help="jsonl: one JSON object per image (default); text: the image path, then `text<TAB>score` lines",
+        "--format", choices=("jsonl", "text", "tsv", "markdown", "hocr", "pdf"), default="jsonl",
+        help="jsonl: one JSON object per image (default); text: the image path, then `text<TAB>score` lines in "
+        "reading order; tsv: Tesseract's TSV columns; markdown: a heading per image, then its lines; hocr: one "
+        "hOCR (XHTML) document; pdf: a searchable PDF, each image under an invisible text layer (needs -o)",
     )  # fmt: skip
+    parser.add_argument(
+        "-o", "--output", metavar="FILE|DIR/", default=None,
+        help="write there instead of stdout: a file gets everything (one hOCR or PDF document, a page per image); "
+        "an existing folder, or a path ending in /, one file per image named after it (.jsonl .txt .tsv .md "
+        ".hocr .pdf)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--words", action="store_true",
+        help="word boxes too: jsonl lines get \"words\": [{box, text, score}] (one per character for CJK), and "
+        "tsv/hocr get one word per box",
+    )  # fmt: skip
+    parser.add_argument(
+        "--vis", metavar="DIR", default=None,
+        help="also save DIR/<image>.png: the boxes drawn on the image, the text beside them (a CJK font if the "
+        "system has one; $PTOCR_FONT to choose; the font used is said on stderr)",
+    )  # fmt: skip
+    parser.add_argument(
+        "-q", "--quiet", action="store_true", help="no progress bar and no notes on stderr (errors still)"
+    )
     parser.add_argument("--no-angle-cls", action="store_true", help="skip the 0/180 degree line classifier")
     parser.add_argument(
         "--lang", default=None,
@@ -148,15 +168,20 @@ def _ocr(argv: list[str]) -> int:
     args = parser.parse_args(argv)
     if args.preset is not None and (args.lang is not None or args.ocr_version is not None):
         parser.error("--preset names the models itself: give --lang/--version or --preset, not both")
+    if args.format == "pdf" and args.output is None:
+        parser.error("--format pdf writes a file: give -o FILE.pdf or -o DIR/")
     engine = None
     failed = False
     profile: dict[str, float] = {}
     batch: list[str] = []
+    outputs: _Outputs | None = None
+    words = {"words": True} if args.words else {}
 
     def emit(path: str, result: Any) -> None:
         for stage, seconds in result.timings.items():
             profile[stage] = profile.get(stage, 0.0) + seconds
-        _emit(path, [line.to_dict() for line in result.lines], args.format)
+        assert outputs is not None
+        outputs.add(path, result)
 
     def flush() -> int | None:
         """Reads the images of `batch`; an exit status when the models themselves failed."""
@@ -165,7 +190,7 @@ def _ocr(argv: list[str]) -> int:
         batch.clear()
         done = 0
         if len(paths) > 1:
-            results = engine.run_many(paths, chunk_size=len(paths))
+            results = engine.run_many(paths, chunk_size=len(paths), **words)
             while done < len(paths):
                 try:
                     result = next(results)
@@ -175,17 +200,22 @@ def _ocr(argv: list[str]) -> int:
                 done += 1
         for path in paths[done:]:
             try:
-                emit(path, engine.run(path))
+                result = engine.run(path, **words)
             except (ImageDecodeError, OSError) as exc:  # this image; go on with the others
                 _error(_reason(exc, path))
                 failed = True
+                assert outputs is not None
+                outputs.progress.update(1)
+                continue
             except PtocrError as exc:  # the models themselves: every other image would fail alike
                 _error(_reason(exc, path))
                 return 1
+            emit(path, result)
         return None
 
-    for arg in args.inputs:
-        for path, problem in _expand(arg):
+    expanded = [item for arg in args.inputs for item in _expand(arg)]
+    try:
+        for path, problem in expanded:
             if problem is not None:
                 _error(f"{path}: {problem}")
                 failed = True
@@ -193,14 +223,25 @@ def _ocr(argv: list[str]) -> int:
             if engine is None:
                 try:
                     engine = _make_engine(args)
-                except (PtocrError, OSError) as exc:
+                    outputs = _Outputs(args, total=sum(problem is None for _, problem in expanded))
+                except (PtocrError, OSError, ValueError) as exc:
                     _error(str(exc))
                     return 1
             batch.append(path)
             if len(batch) >= args.batch and (status := flush()) is not None:
                 return status
-    if batch and (status := flush()) is not None:
-        return status
+        if batch and (status := flush()) is not None:
+            return status
+    except _OutputError as exc:
+        _error(str(exc))
+        return 1
+    finally:
+        if outputs is not None:
+            try:
+                outputs.close()
+            except _OutputError as exc:
+                _error(str(exc))
+                failed = True
     if args.profile:
         _print_profile(profile)
     return 1 if failed else 0
@@ -266,19 +307,57 @@ def _reason(exc: BaseException, path: str) -> str:
     return message if path in message else f"{path}: {message}"
 
 
-def _json_default(value: Any) -> Any:
-    if hasattr(value, "tolist"):  # numpy arrays and scalars
-        return value.tolist()
-    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+class _OutputError(Exception):
+    """Writing an output (a file, the PDF, a --vis picture) failed: the run stops with this message."""
 
 
-def _emit(path: str, results: list[Mapping[str, Any]], fmt: str) -> None:
-    if fmt == "jsonl":
-        record = {"image": path, "results": results}
-        print(json.dumps(record, ensure_ascii=False, default=_json_default), flush=True)
-        return
-    out = [path] + [f"{r['text']}\t{float(r['score']):.4f}" for r in results]
-    print("\n".join(out), flush=True)
+class _NoProgress:
+    def update(self, count: int) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+class _Outputs:
+    """The run's outputs: the chosen format to stdout / -o, --vis pictures, and the progress bar (stderr, only
+    on a terminal and without --quiet)."""
+
+    def __init__(self, args: argparse.Namespace, total: int) -> None:
+        from .pipeline.image_io import load_image
+        from .render.output import OutputSink, VisWriter
+
+        self.sink = OutputSink(args.format, args.output, load_image)
+        self.vis = VisWriter(args.vis, load_image) if args.vis is not None else None
+        if self.vis is not None and not args.quiet:
+            print(f"ptocr: --vis font: {self.vis.font.describe()}", file=sys.stderr, flush=True)
+        self.progress: Any = _NoProgress()
+        if not args.quiet and total > 1 and sys.stderr.isatty():
+            try:
+                from tqdm import tqdm
+            except ImportError:  # progress bars are a nicety: without tqdm, none
+                pass
+            else:
+                self.progress = tqdm(total=total, unit="image", file=sys.stderr, dynamic_ncols=True)
+
+    def add(self, path: str, result: Any) -> None:
+        from .pipeline.results import Page
+
+        page = Page(index=0, width=result.image_width, height=result.image_height, lines=result.lines, source=path)
+        try:
+            self.sink.add(page)
+            if self.vis is not None:
+                self.vis.add(page)
+        except (OSError, ValueError, PtocrError) as exc:
+            raise _OutputError(_reason(exc, self.sink.target or path)) from exc
+        self.progress.update(1)
+
+    def close(self) -> None:
+        self.progress.close()
+        try:
+            self.sink.close()
+        except (OSError, ValueError, PtocrError) as exc:
+            raise _OutputError(_reason(exc, self.sink.target or "output")) from exc
 
 
 # -- models --------------------------------------------------------------------------------------------------

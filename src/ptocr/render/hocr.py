@@ -36,10 +36,11 @@ def _separator(previous: Word, word: Word) -> str:
     return "" if joined and all(is_unspaced(char) for char in joined) else " "
 
 
-def _page(page: Page, name: str | None) -> list[str]:
-    number = page.index + 1
-    title = f"image {_quoted(name)}; " if name else ""
-    title += f"bbox 0 0 {page.width} {page.height}; ppageno {page.index}"
+def _page(page: Page, position: int) -> list[str]:
+    """The page that is number ``position`` (0-based) of the output document."""
+    number = position + 1
+    title = f"image {_quoted(page.source)}; " if page.source else ""
+    title += f"bbox 0 0 {page.width} {page.height}; ppageno {position}"
     out = [f"  <div class=\"ocr_page\" id=\"page_{number}\" title={quoteattr(title)}>"]
     for line_number, line in enumerate(page.lines, start=1):
         line_title = _bbox(bounding_box(line.box, page.width, page.height))
@@ -71,12 +72,13 @@ def _quoted(text: str) -> str:
 
 
 def render_hocr(document: Document) -> str:
-    """The whole document as one hOCR file, one ``ocr_page`` per page."""
+    """The whole document as one hOCR file, one ``ocr_page`` per page (ids and ``ppageno`` count the pages of
+    this document, from 1 and 0)."""
     from ptocr import __version__
 
     title = document.source or (document.pages[0].source if len(document.pages) == 1 else None) or ""
     rows = [_HEADER.format(title=escape(title), version=__version__)]
-    for page in document.pages:
-        rows.append("\n".join(_page(page, page.source)) + "\n")
+    for position, page in enumerate(document.pages):
+        rows.append("\n".join(_page(page, position)) + "\n")
     rows.append(" </body>\n</html>\n")
     return "".join(rows)

@@ -30,8 +30,7 @@ def _union(boxes: list[tuple[int, int, int, int]]) -> tuple[int, int, int, int]:
     return min(b[0] for b in boxes), min(b[1] for b in boxes), max(b[2] for b in boxes), max(b[3] for b in boxes)
 
 
-def _page_rows(page: Page) -> list[str]:
-    number = page.index + 1
+def _page_rows(page: Page, number: int) -> list[str]:
     rows = [_row(1, (number, 0, 0, 0, 0), (0, 0, page.width, page.height), "-1", "")]
     line_boxes = [bounding_box(line.box, page.width, page.height) for line in page.lines]
     if not line_boxes:
@@ -48,9 +47,10 @@ def _page_rows(page: Page) -> list[str]:
     return rows
 
 
-def render_tsv(document: Document, header: bool = True) -> str:
-    """The TSV text: the header row (unless ``header`` is False, e.g. to append pages), then every page's rows."""
+def render_tsv(document: Document, header: bool = True, first_page: int = 1) -> str:
+    """The TSV text: the header row (unless ``header`` is False, e.g. to append pages), then every page's rows,
+    page_num counting from ``first_page``."""
     rows = ["\t".join(COLUMNS)] if header else []
-    for page in document.pages:
-        rows.extend(_page_rows(page))
+    for number, page in enumerate(document.pages, start=first_page):
+        rows.extend(_page_rows(page, number))
     return "".join(f"{row}\n" for row in rows)
