@@ -119,10 +119,9 @@ class OutputSink:
         with open(path, "w", encoding="utf-8") as handle:
             if self.fmt == "jsonl":
                 handle.write("".join(jsonl_record(page) + "\n" for page in document.pages))
-            elif self.fmt == "hocr":
-                handle.write(render_hocr(document))
             else:
-                handle.write("".join(self._render_piece(page) for page in document.pages))
+                renderers = {"hocr": render_hocr, "text": render_text, "tsv": render_tsv, "markdown": render_markdown}
+                handle.write(renderers[self.fmt](document))
 
     def close(self) -> None:
         """Writes the collected whole document (hOCR, PDF) and closes the output file."""
