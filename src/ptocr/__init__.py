@@ -21,7 +21,18 @@ from typing import TYPE_CHECKING, Any
 os.environ.setdefault("ONEDNN_PRIMITIVE_CACHE_CAPACITY", "256")
 
 __version__ = "0.1.0"
-__all__ = ["OCR", "OCRSettings", "TextLine", "convert", "create_model", "list_models", "load_program"]
+__all__ = [
+    "OCR",
+    "Document",
+    "OCRSettings",
+    "Page",
+    "TextLine",
+    "Word",
+    "convert",
+    "create_model",
+    "list_models",
+    "load_program",
+]
 
 _LAZY = {
     "OCR": "ptocr.ocr",
@@ -31,6 +42,9 @@ _LAZY = {
     "load_program": "ptocr.interpreter",
     "OCRSettings": "ptocr.pipeline.settings",
     "TextLine": "ptocr.pipeline.results",
+    "Document": "ptocr.pipeline.results",
+    "Page": "ptocr.pipeline.results",
+    "Word": "ptocr.pipeline.results",
 }
 
 if TYPE_CHECKING:
@@ -38,7 +52,7 @@ if TYPE_CHECKING:
     from .factory import create_model, list_models
     from .interpreter import load_program
     from .ocr import OCR
-    from .pipeline.results import TextLine
+    from .pipeline.results import Document, Page, TextLine, Word
     from .pipeline.settings import OCRSettings
 
 
