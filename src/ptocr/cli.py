@@ -27,7 +27,7 @@ models:
   or PP-OCR-v1.0 as PaddleOCR 1.1.1 / 1.0 chose them, each run with its own 1.x pipeline rules; --preset names a
   whole system instead (e.g. `--preset chinese_db_crnn_server`); --det-model, --rec-model and --cls-model name
   models explicitly and win.
-  ptocr models {list,pull,import,path} ...   the model cache, see `ptocr models --help`
+  ptocr models {list,pull,import,path,verify} ...   the model cache, see `ptocr models --help`
   ptocr convert SRC DST.safetensors          any Paddle/ONNX/.pdparams model → safetensors
   An image or folder literally named `models` or `convert` must be given as `./models`, `./convert`.
 
@@ -312,6 +312,14 @@ def _models_parser() -> argparse.ArgumentParser:
     where = sub.add_parser("path", help="print the cached folder (paddle) or file (onnx), fetching if needed")
     where.add_argument("name", metavar="NAME")
     where.add_argument("--format", choices=FORMATS, default="paddle", help="default paddle")
+    verify = sub.add_parser(
+        "verify", help="re-hash every cached file against its sha256 (published, or recorded on first use)",
+        description="Re-hash every cached file of the named models (default: every cached model) against its "
+        "published sha256, or for models trusted on first use the digest recorded at the first download. One "
+        "line per file: ok, MISMATCH, missing, absent (an optional file the source lacked) or `no digest` "
+        "(the trust record is lost). Exit status 1 if any file is not ok.",
+    )  # fmt: skip
+    verify.add_argument("names", nargs="*", metavar="NAME")
     return parser
 
 
@@ -325,6 +333,8 @@ def _models(argv: list[str]) -> int:
             formats = store.record(args.name).formats if args.format == "all" else (args.format,)
             for fmt in formats:
                 print(store.pull(args.name, fmt, force=args.force), flush=True)
+        elif args.command == "verify":
+            return _verify(store, args.names)
         elif args.command == "import":
             for name, fmt in store.import_path(args.path, name=args.model):
                 print(f"imported {name} ({fmt})", flush=True)
@@ -332,6 +342,21 @@ def _models(argv: list[str]) -> int:
             print(store.path(args.name, args.format))
     except (PtocrError, OSError) as exc:
         _error(str(exc))
+        return 1
+    return 0
+
+
+def _verify(store: ModelStore, names: list[str]) -> int:
+    checks = store.verify(names or None)
+    if not checks:
+        print(f"no cached model files to verify under {store.home}", file=sys.stderr)
+    for check in checks:
+        where = f"{check.model}/{check.format}/{check.file}"
+        detail = f" (expected {check.expected}, got {check.actual})" if check.status == "MISMATCH" else ""
+        print(f"{check.status:<9}  {where}{detail}", flush=True)
+    failed = [check for check in checks if check.failed]
+    if failed:
+        _error(f"{len(failed)} of {len(checks)} cached files failed verification")
         return 1
     return 0
 
