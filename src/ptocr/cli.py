@@ -27,9 +27,11 @@ models:
   or PP-OCR-v1.0 as PaddleOCR 1.1.1 / 1.0 chose them, each run with its own 1.x pipeline rules; --preset names a
   whole system instead (e.g. `--preset chinese_db_crnn_server`); --det-model, --rec-model and --cls-model name
   models explicitly and win.
-  ptocr models {list,pull,import,path,verify} ...   the model cache, see `ptocr models --help`
-  ptocr convert SRC DST.safetensors          any Paddle/ONNX/.pdparams model → safetensors
-  An image or folder literally named `models` or `convert` must be given as `./models`, `./convert`.
+  ptocr models {list,pull,import,path,verify} ...  the model cache, see `ptocr models --help`
+  ptocr convert SRC DST.safetensors                 any Paddle/ONNX/.pdparams model → safetensors
+  ptocr export NAME --format onnx|torchscript -o F  a network with dynamic input sizes
+  ptocr serve [--host H] [--port P] ...             an HTTP service and a web page, see `ptocr serve --help`
+  An image or folder literally named `models`, `convert`, `export` or `serve` must be given as `./models`, ….
 
 exit status: 0 all images read; 1 some input or model failed (one `ptocr: error:` line each on stderr);
 2 bad command line; 130 interrupted.
@@ -44,6 +46,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _models(args[1:])
         if args[:1] == ["convert"]:
             return _convert(args[1:])
+        if args[:1] == ["export"]:
+            return _export(args[1:])
         return _ocr(args)
     except SystemExit as exc:  # argparse: --help, or a usage error it has already reported
         return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 2)
@@ -413,6 +417,40 @@ def _convert(argv: list[str]) -> int:
 
     try:
         print(convert(args.src, args.dst, model_name=args.model, submodel=args.submodel), flush=True)
+    except (PtocrError, OSError) as exc:
+        _error(str(exc))
+        return 1
+    return 0
+
+
+# -- export --------------------------------------------------------------------------------------------------
+
+
+def _export_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="ptocr export",
+        description="Export a model's network to ONNX or TorchScript, with dynamic batch and image sizes (a "
+        "detector's height and width, a text line's width). The file takes the pre-processed float32 N×3×H×W "
+        "batch and returns the network's probabilities; resizing, DB boxes and CTC decoding stay outside it.",
+    )
+    parser.add_argument("name", metavar="NAME", help="a zoo model (`ptocr models list`)")
+    parser.add_argument("--format", choices=("onnx", "torchscript"), default="onnx", help="default onnx")
+    parser.add_argument("-o", "--output", required=True, metavar="FILE", help="the file to write")
+    parser.add_argument(
+        "--weights", metavar="PATH",
+        help="other weights of NAME's architecture (inference folder, .onnx, .pdparams, .safetensors); "
+        "default: the published ones from the model store",
+    )  # fmt: skip
+    parser.add_argument("--opset", type=int, default=17, help="ONNX opset (default 17)")
+    return parser
+
+
+def _export(argv: list[str]) -> int:
+    args = _export_parser().parse_args(argv)
+    from .export import export_model  # imports torch
+
+    try:
+        print(export_model(args.name, args.output, args.format, weights=args.weights, opset=args.opset), flush=True)
     except (PtocrError, OSError) as exc:
         _error(str(exc))
         return 1

@@ -33,3 +33,7 @@ class ModelStoreError(PtocrError):
 
 class ImageDecodeError(PtocrError):
     """An input image could not be read or decoded."""
+
+
+class ExportError(PtocrError):
+    """A network could not be exported (`ptocr.export`): an unknown format, or an exporter that refused it."""
