@@ -37,3 +37,8 @@ class ImageDecodeError(PtocrError):
 
 class ExportError(PtocrError):
     """A network could not be exported (`ptocr.export`): an unknown format, or an exporter that refused it."""
+
+
+class UnsupportedOptionError(PtocrError, ValueError):
+    """An option ptocr cannot honour: an unknown PaddleOCR keyword (`ptocr.compat`), or a value of one that only
+    PaddlePaddle implements."""
