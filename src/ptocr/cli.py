@@ -48,6 +48,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _convert(args[1:])
         if args[:1] == ["export"]:
             return _export(args[1:])
+        if args[:1] == ["serve"]:
+            return _serve(args[1:])
         return _ocr(args)
     except SystemExit as exc:  # argparse: --help, or a usage error it has already reported
         return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 2)
@@ -454,6 +456,62 @@ def _export(argv: list[str]) -> int:
     except (PtocrError, OSError) as exc:
         _error(str(exc))
         return 1
+    return 0
+
+
+# -- serve ---------------------------------------------------------------------------------------------------
+
+
+def _serve_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="ptocr serve",
+        description="Serve OCR over HTTP: POST /ocr (a multipart `file`, JSON {\"image\": base64} or the raw "
+        "file; answers the jsonl record {\"image\", \"results\"}), GET /health, GET /models, the OpenAPI "
+        "schema at /openapi.json and /docs, and a page at / to try it in a browser. The models are loaded once; "
+        "one image is read at a time. Needs the serve extra: pip install 'ptocr[serve]'.",
+    )
+    parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=8000, help="port (default 8000)")
+    parser.add_argument(
+        "--max-upload-mb", type=float, default=20.0, metavar="MB",
+        help="largest request body accepted, in MiB (default 20); larger ones get 413",
+    )  # fmt: skip
+    parser.add_argument(
+        "--max-pixels", type=_positive, default=50_000_000, metavar="N",
+        help="largest image accepted, in pixels (default 50000000); larger ones get 400 before decoding",
+    )  # fmt: skip
+    models = parser.add_argument_group("models", "as for `ptocr IMAGE` (see `ptocr --help`)")
+    models.add_argument("--lang", default=None, help="PaddleOCR language code (default ch)")
+    models.add_argument("--version", dest="ocr_version", choices=ALL_VERSIONS, default=None)
+    models.add_argument("--preset", choices=tuple(PRESETS), default=None)
+    for task in ("det", "rec", "cls"):
+        models.add_argument(f"--{task}-model", metavar="NAME", default=None)
+    models.add_argument("--no-angle-cls", action="store_true", help="skip the 0/180 degree line classifier")
+    models.add_argument("--device", default="cpu", help="torch device (default cpu)")
+    models.add_argument("--threads", type=_threads, default=None, metavar="N|auto")
+    return parser
+
+
+def _serve(argv: list[str]) -> int:
+    parser = _serve_parser()
+    args = parser.parse_args(argv)
+    if args.preset is not None and (args.lang is not None or args.ocr_version is not None):
+        parser.error("--preset names the models itself: give --lang/--version or --preset, not both")
+    if args.max_upload_mb <= 0:
+        parser.error("--max-upload-mb must be positive")
+    try:
+        from .serve import ServeLimits, create_app, serve
+    except ImportError as exc:  # fastapi, uvicorn or python-multipart missing
+        _error(f"ptocr serve needs the serve extra ({exc.name} is missing): pip install 'ptocr[serve]'")
+        return 1
+    args.profile = False
+    try:
+        engine = _make_engine(args)
+    except (PtocrError, OSError) as exc:
+        _error(str(exc))
+        return 1
+    limits = ServeLimits(max_upload_bytes=int(args.max_upload_mb * 2**20), max_pixels=args.max_pixels)
+    serve(create_app(engine, limits), host=args.host, port=args.port)
     return 0
 
 
