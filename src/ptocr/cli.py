@@ -1,8 +1,9 @@
 """The ``ptocr`` command: OCR of images and folders, and ``ptocr models ...`` to manage the model cache.
 
-``ptocr IMAGE_OR_DIR...``, ``ptocr models COMMAND`` and ``ptocr convert SRC DST`` share one command line: a
-first argument ``models`` or ``convert`` selects those commands, so an image or folder literally named so is
-passed as ``./models``. The OCR engine (and with it torch) is imported only when there is an image to read.
+``ptocr IMAGE_OR_DIR...``, ``ptocr models COMMAND``, ``ptocr convert SRC DST``, ``ptocr export NAME`` and
+``ptocr serve`` share one command line: a first argument ``models``, ``convert``, ``export`` or ``serve``
+selects those commands, so an image or folder literally named so is passed as ``./models``. The OCR engine
+(and with it torch) is imported only when there is an image to read.
 """
 
 from __future__ import annotations
