@@ -1,8 +1,9 @@
 """The ``ptocr`` command: OCR of images and folders, and ``ptocr models ...`` to manage the model cache.
 
-``ptocr IMAGE_OR_DIR...``, ``ptocr models COMMAND`` and ``ptocr convert SRC DST`` share one command line: a
-first argument ``models`` or ``convert`` selects those commands, so an image or folder literally named so is
-passed as ``./models``. The OCR engine (and with it torch) is imported only when there is an image to read.
+``ptocr IMAGE_OR_DIR...``, ``ptocr models COMMAND``, ``ptocr convert SRC DST``, ``ptocr export NAME`` and
+``ptocr serve`` share one command line: a first argument ``models``, ``convert``, ``export`` or ``serve``
+selects those commands, so an image or folder literally named so is passed as ``./models``. The OCR engine
+(and with it torch) is imported only when there is an image to read.
 """
 
 from __future__ import annotations
@@ -26,9 +27,11 @@ models:
   or PP-OCR-v1.0 as PaddleOCR 1.1.1 / 1.0 chose them, each run with its own 1.x pipeline rules; --preset names a
   whole system instead (e.g. `--preset chinese_db_crnn_server`); --det-model, --rec-model and --cls-model name
   models explicitly and win.
-  ptocr models {list,pull,import,path} ...   the model cache, see `ptocr models --help`
-  ptocr convert SRC DST.safetensors          any Paddle/ONNX/.pdparams model → safetensors
-  An image or folder literally named `models` or `convert` must be given as `./models`, `./convert`.
+  ptocr models {list,pull,import,path,verify} ...  the model cache, see `ptocr models --help`
+  ptocr convert SRC DST.safetensors                 any Paddle/ONNX/.pdparams model → safetensors
+  ptocr export NAME --format onnx|torchscript -o F  a network with dynamic input sizes
+  ptocr serve [--host H] [--port P] ...             an HTTP service and a web page, see `ptocr serve --help`
+  An image or folder literally named `models`, `convert`, `export` or `serve` must be given as `./models`, ….
 
 exit status: 0 all images read; 1 some input or model failed (one `ptocr: error:` line each on stderr);
 2 bad command line; 130 interrupted.
@@ -43,6 +46,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _models(args[1:])
         if args[:1] == ["convert"]:
             return _convert(args[1:])
+        if args[:1] == ["export"]:
+            return _export(args[1:])
+        if args[:1] == ["serve"]:
+            return _serve(args[1:])
         return _ocr(args)
     except SystemExit as exc:  # argparse: --help, or a usage error it has already reported
         return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 2)
@@ -391,6 +398,14 @@ def _models_parser() -> argparse.ArgumentParser:
     where = sub.add_parser("path", help="print the cached folder (paddle) or file (onnx), fetching if needed")
     where.add_argument("name", metavar="NAME")
     where.add_argument("--format", choices=FORMATS, default="paddle", help="default paddle")
+    verify = sub.add_parser(
+        "verify", help="re-hash every cached file against its sha256 (published, or recorded on first use)",
+        description="Re-hash every cached file of the named models (default: every cached model) against its "
+        "published sha256, or for models trusted on first use the digest recorded at the first download. One "
+        "line per file: ok, MISMATCH, missing, absent (an optional file the source lacked) or `no digest` "
+        "(the trust record is lost). Exit status 1 if any file is not ok.",
+    )  # fmt: skip
+    verify.add_argument("names", nargs="*", metavar="NAME")
     return parser
 
 
@@ -404,6 +419,8 @@ def _models(argv: list[str]) -> int:
             formats = store.record(args.name).formats if args.format == "all" else (args.format,)
             for fmt in formats:
                 print(store.pull(args.name, fmt, force=args.force), flush=True)
+        elif args.command == "verify":
+            return _verify(store, args.names)
         elif args.command == "import":
             for name, fmt in store.import_path(args.path, name=args.model):
                 print(f"imported {name} ({fmt})", flush=True)
@@ -411,6 +428,21 @@ def _models(argv: list[str]) -> int:
             print(store.path(args.name, args.format))
     except (PtocrError, OSError) as exc:
         _error(str(exc))
+        return 1
+    return 0
+
+
+def _verify(store: ModelStore, names: list[str]) -> int:
+    checks = store.verify(names or None)
+    if not checks:
+        print(f"no cached model files to verify under {store.home}", file=sys.stderr)
+    for check in checks:
+        where = f"{check.model}/{check.format}/{check.file}"
+        detail = f" (expected {check.expected}, got {check.actual})" if check.status == "MISMATCH" else ""
+        print(f"{check.status:<9}  {where}{detail}", flush=True)
+    failed = [check for check in checks if check.failed]
+    if failed:
+        _error(f"{len(failed)} of {len(checks)} cached files failed verification")
         return 1
     return 0
 
@@ -470,6 +502,96 @@ def _convert(argv: list[str]) -> int:
     except (PtocrError, OSError) as exc:
         _error(str(exc))
         return 1
+    return 0
+
+
+# -- export --------------------------------------------------------------------------------------------------
+
+
+def _export_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="ptocr export",
+        description="Export a model's network to ONNX or TorchScript, with dynamic batch and image sizes (a "
+        "detector's height and width, a text line's width). The file takes the pre-processed float32 N×3×H×W "
+        "batch and returns the network's probabilities; resizing, DB boxes and CTC decoding stay outside it.",
+    )
+    parser.add_argument("name", metavar="NAME", help="a zoo model (`ptocr models list`)")
+    parser.add_argument("--format", choices=("onnx", "torchscript"), default="onnx", help="default onnx")
+    parser.add_argument("-o", "--output", required=True, metavar="FILE", help="the file to write")
+    parser.add_argument(
+        "--weights", metavar="PATH",
+        help="other weights of NAME's architecture (inference folder, .onnx, .pdparams, .safetensors); "
+        "default: the published ones from the model store",
+    )  # fmt: skip
+    parser.add_argument("--opset", type=int, default=17, help="ONNX opset (default 17)")
+    return parser
+
+
+def _export(argv: list[str]) -> int:
+    args = _export_parser().parse_args(argv)
+    from .export import export_model  # imports torch
+
+    try:
+        print(export_model(args.name, args.output, args.format, weights=args.weights, opset=args.opset), flush=True)
+    except (PtocrError, OSError) as exc:
+        _error(str(exc))
+        return 1
+    return 0
+
+
+# -- serve ---------------------------------------------------------------------------------------------------
+
+
+def _serve_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="ptocr serve",
+        description="Serve OCR over HTTP: POST /ocr (a multipart `file`, JSON {\"image\": base64} or the raw "
+        "file; answers the jsonl record {\"image\", \"results\"}), GET /health, GET /models, the OpenAPI "
+        "schema at /openapi.json and /docs, and a page at / to try it in a browser. The models are loaded once; "
+        "one image is read at a time. Needs the serve extra: pip install 'ptocr[serve]'.",
+    )
+    parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=8000, help="port (default 8000)")
+    parser.add_argument(
+        "--max-upload-mb", type=float, default=20.0, metavar="MB",
+        help="largest request body accepted, in MiB (default 20); larger ones get 413",
+    )  # fmt: skip
+    parser.add_argument(
+        "--max-pixels", type=_positive, default=50_000_000, metavar="N",
+        help="largest image accepted, in pixels (default 50000000); larger ones get 400 before decoding",
+    )  # fmt: skip
+    models = parser.add_argument_group("models", "as for `ptocr IMAGE` (see `ptocr --help`)")
+    models.add_argument("--lang", default=None, help="PaddleOCR language code (default ch)")
+    models.add_argument("--version", dest="ocr_version", choices=ALL_VERSIONS, default=None)
+    models.add_argument("--preset", choices=tuple(PRESETS), default=None)
+    for task in ("det", "rec", "cls"):
+        models.add_argument(f"--{task}-model", metavar="NAME", default=None)
+    models.add_argument("--no-angle-cls", action="store_true", help="skip the 0/180 degree line classifier")
+    models.add_argument("--device", default="cpu", help="torch device (default cpu)")
+    models.add_argument("--threads", type=_threads, default=None, metavar="N|auto")
+    return parser
+
+
+def _serve(argv: list[str]) -> int:
+    parser = _serve_parser()
+    args = parser.parse_args(argv)
+    if args.preset is not None and (args.lang is not None or args.ocr_version is not None):
+        parser.error("--preset names the models itself: give --lang/--version or --preset, not both")
+    if args.max_upload_mb <= 0:
+        parser.error("--max-upload-mb must be positive")
+    try:
+        from .serve import ServeLimits, create_app, serve
+    except ImportError as exc:  # fastapi, uvicorn or python-multipart missing
+        _error(f"ptocr serve needs the serve extra ({exc.name} is missing): pip install 'ptocr[serve]'")
+        return 1
+    args.profile = False
+    try:
+        engine = _make_engine(args)
+    except (PtocrError, OSError) as exc:
+        _error(str(exc))
+        return 1
+    limits = ServeLimits(max_upload_bytes=int(args.max_upload_mb * 2**20), max_pixels=args.max_pixels)
+    serve(create_app(engine, limits), host=args.host, port=args.port)
     return 0
 
 

@@ -33,3 +33,12 @@ class ModelStoreError(PtocrError):
 
 class ImageDecodeError(PtocrError):
     """An input image could not be read or decoded."""
+
+
+class ExportError(PtocrError):
+    """A network could not be exported (`ptocr.export`): an unknown format, or an exporter that refused it."""
+
+
+class UnsupportedOptionError(PtocrError, ValueError):
+    """An option ptocr cannot honour: an unknown PaddleOCR keyword (`ptocr.compat`), or a value of one that only
+    PaddlePaddle implements."""

@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import dataclasses
 import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from importlib import resources
 
+import numpy as np
 import torch
 
 from .errors import WeightsMismatchError
 from .factory import create_model
 from .models.fusion import fuse_for_inference
 from .pipeline.ctc import CTCDecoder
-from .pipeline.image_io import ImageInput
+from .pipeline.image_io import ImageInput, load_image
 from .pipeline.results import OCRResult, TextLine
 from .pipeline.settings import OCRSettings, generation_settings
 from .pipeline.system import OCRSystem
@@ -184,3 +185,47 @@ class OCR:
         """`run` over many images, yielded in order, each network batched across `chunk_size` images at a time
         (the same results, fewer and fuller network calls: see `OCRSystem.run_many`)."""
         return self.system.run_many(images, chunk_size, words=words)
+
+    # -- the stages on their own ------------------------------------------------------------------------------
+    # Thin wrappers over OCRSystem's stages, so each gets exactly the pre- and post-processing `run` gives it.
+    # `run` prepares the CPU thread count once per image; each stage call does the same.
+
+    def detect(self, image: ImageInput) -> np.ndarray:
+        """Text boxes of ``image`` (DB post-processing, box filter and reading order included): float32 N×4×2,
+        each box's corners clockwise from the top-left, in pixels of the image. Boxes whose text later scores
+        below ``drop_score`` are still here: that filter belongs to recognition."""
+        self.system._start()
+        return self.system.detect(image)
+
+    def crop(self, image: ImageInput, boxes: np.ndarray | Sequence[Sequence[Sequence[float]]]) -> list[np.ndarray]:
+        """One upright BGR crop per box (perspective-warped; turned 90° when much taller than wide), as `run`
+        cuts them for classification and recognition."""
+        array = np.asarray(boxes, dtype=np.float32).reshape(-1, 4, 2)
+        return self.system.crop(image, array)
+
+    def classify(self, crops: ImageInput | Sequence[ImageInput]) -> list[tuple[str, float]]:
+        """The angle classifier's ``(label, score)`` per crop (labels "0" / "180"). One crop (an array, path,
+        bytes or PIL image) or a list of them; always a list back. Needs the classifier
+        (``use_angle_cls`` not False)."""
+        return self.upright(crops)[1]
+
+    def upright(self, crops: ImageInput | Sequence[ImageInput]) -> tuple[list[np.ndarray], list[tuple[str, float]]]:
+        """`classify`, and the crops with those judged upside down (label "180" above ``cls.thresh``) turned
+        180°, as `run` passes them to recognition."""
+        if self.system.cls_net is None:
+            raise ValueError("this OCR was built without the angle classifier (use_angle_cls=False)")
+        self.system._start()
+        return self.system.classify(_as_crops(crops))
+
+    def recognize(self, crops: ImageInput | Sequence[ImageInput]) -> list[tuple[str, float]]:
+        """``(text, score)`` per crop of one text line, with the recogniser's own resize and normalisation. One
+        crop or a list of them; always a list back. No score filter (``drop_score`` applies to `run`)."""
+        self.system._start()
+        return self.system.recognize(_as_crops(crops))
+
+
+def _as_crops(crops: ImageInput | Sequence[ImageInput]) -> list[np.ndarray]:
+    """A list of BGR crops from one image input or a list/tuple of them (an ndarray is always one crop)."""
+    if isinstance(crops, (list, tuple)):
+        return [load_image(crop) for crop in crops]
+    return [load_image(crops)]

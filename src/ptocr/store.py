@@ -29,9 +29,10 @@ import tempfile
 import warnings
 import zipfile
 import zlib
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from typing import Protocol
+from typing import Literal, Protocol
 
 from .errors import ModelStoreError, PtocrError, UnknownModelError
 from .transfer import (
@@ -57,6 +58,7 @@ from .zoo import (
 
 __all__ = [
     "Fetcher",
+    "FileCheck",
     "ModelStore",
     "NetworkFetcher",
     "StructureCheck",
@@ -118,6 +120,31 @@ def _default_structure_check(record: ModelRecord, folder: Path) -> None:
 def _norm(project: str) -> str:
     """The project part of a wheel's file name, normalised: ``Foo.Bar`` → ``foo_bar``."""
     return re.sub(r"[-_.]+", "_", project).lower()
+
+
+FileStatus = Literal["ok", "MISMATCH", "missing", "absent", "no digest"]
+
+
+@dataclass(frozen=True)
+class FileCheck:
+    """One cached file re-hashed by `ModelStore.verify`.
+
+    ``status``: "ok" (its sha256 is the expected one), "MISMATCH" (it is not), "missing" (the file is gone),
+    "absent" (an optional file the source did not have when the model was first trusted: nothing to check),
+    "no digest" (a trust-on-first-use file whose record of digests is lost or unreadable).
+    """
+
+    model: str
+    format: str
+    file: str
+    status: FileStatus
+    path: Path
+    expected: str | None = None
+    actual: str | None = None
+
+    @property
+    def failed(self) -> bool:
+        return self.status in ("MISMATCH", "missing", "no digest")
 
 
 class ModelStore:
@@ -186,6 +213,49 @@ class ModelStore:
     def is_cached(self, name: str, format: Format = "paddle") -> bool:
         """Whether a complete, verified copy is cached (never touches the network)."""
         return self._verify_cached(self._folder(name, format), self._files(name, format))
+
+    def cached_names(self) -> list[str]:
+        """The models with a folder in the cache (complete or not), sorted; never touches the network."""
+        root = self.home / "models"
+        if not root.is_dir():
+            return []
+        known = set(self.names())
+        return sorted(entry.name for entry in root.iterdir() if entry.is_dir() and entry.name in known)
+
+    def verify(self, names: Iterable[str] | None = None) -> list[FileCheck]:
+        """Re-hash every cached file of ``names`` (default: every model in the cache), ignoring the marker that
+        normally spares the hashing: each file against its published sha256, or for a model trusted on first
+        use against the digest recorded at its first download. One `FileCheck` per file of each cached format
+        (a format never fetched is skipped; a partly deleted one reports its files "missing"). Unknown names
+        raise `UnknownModelError`. Never touches the network and changes nothing."""
+        chosen = self.cached_names() if names is None else list(names)
+        checks: list[FileCheck] = []
+        for name in chosen:
+            record = self.record(name)
+            for fmt in record.formats:
+                folder = self._folder(name, fmt)
+                if not folder.is_dir():
+                    continue
+                checks.extend(self._verify_folder(name, fmt, folder, record.weights[fmt]))
+        return checks
+
+    def _verify_folder(self, name: str, fmt: str, folder: Path, files: ModelFiles) -> list[FileCheck]:
+        expected = self._expected_digests(folder, files)
+        trusted_absent = self._read_json(folder / TRUSTED).get("absent", []) if not files.pinned else []
+        checks = []
+        for fd in files.files:
+            path, digest = folder / fd.name, expected[fd.name]
+            if not path.is_file():
+                optional_gone = fd.optional and fd.name in trusted_absent
+                checks.append(FileCheck(name, fmt, fd.name, "absent" if optional_gone else "missing", path, digest))
+                continue
+            if digest is None:
+                checks.append(FileCheck(name, fmt, fd.name, "no digest", path))
+                continue
+            actual = sha256_file(path)
+            status: FileStatus = "ok" if actual == digest else "MISMATCH"
+            checks.append(FileCheck(name, fmt, fd.name, status, path, digest, actual))
+        return checks
 
     def import_path(self, path: Path | str, name: str | None = None) -> list[tuple[str, Format]]:
         """Copy model files found at ``path`` (a ``*_infer.tar``, an extracted ``*_infer`` folder or an

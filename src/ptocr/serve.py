@@ -1,0 +1,266 @@
+"""``ptocr serve``: OCR over HTTP (FastAPI + uvicorn), with a small web page to try it.
+
+``POST /ocr`` takes an image as a multipart ``file`` field, as JSON ``{"image": "<base64>", "name": "…"}`` (a
+``data:`` URL is accepted too), or as the raw request body, and answers the CLI's jsonl record
+``{"image": name, "results": [{"box", "text", "score"}, …]}``. ``GET /health``, ``GET /models``, the OpenAPI
+schema at ``/openapi.json`` (browsable at ``/docs``) and the page at ``/`` complete it.
+
+Concurrency: the models are loaded once, when the app is created, and shared by every request. One OCR runs
+at a time (a lock; the engine keeps per-run state and already uses the machine's cores inside each run), on
+FastAPI's worker threads, so the event loop keeps accepting, reading and answering other requests meanwhile
+(`/health` answers while an OCR runs). Uploads are limited while they are read: a body longer than
+``max_upload_bytes`` is answered 413 before it is all received; an image of more than ``max_pixels`` pixels
+is refused (400) from its header, before it is decoded.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import inspect
+import json
+import threading
+from collections.abc import Awaitable, Callable, MutableMapping
+from dataclasses import dataclass
+from importlib import resources
+from typing import Any
+
+from fastapi import FastAPI, Query, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import HTMLResponse, JSONResponse
+
+from .errors import ImageDecodeError, PtocrError
+from .pipeline.image_io import load_image
+from .zoo import get_record
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class ServeLimits:
+    """What one request may send: the body's bytes (413 beyond) and the image's pixels (400 beyond)."""
+
+    max_upload_bytes: int = 20 * 2**20
+    max_pixels: int = 50_000_000
+
+    def __post_init__(self) -> None:
+        if self.max_upload_bytes < 1 or self.max_pixels < 1:
+            raise ValueError(f"limits must be positive, got {self}")
+
+
+class RequestError(Exception):
+    """A request the server refuses: its HTTP status, a stable error type and a message for people."""
+
+    def __init__(self, status: int, kind: str, message: str) -> None:
+        super().__init__(message)
+        self.status, self.kind, self.message = status, kind, message
+
+
+def error_response(status: int, kind: str, message: str) -> JSONResponse:
+    return JSONResponse({"error": {"type": kind, "message": message}}, status_code=status)
+
+
+class _BodyTooLarge(Exception):
+    pass
+
+
+class UploadLimit:
+    """ASGI middleware: 413 for a request body longer than ``max_bytes``, judged from Content-Length when the
+    client sends one and otherwise while the body streams in (the handler has not answered yet, since it
+    reads the whole body first)."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app, self.max_bytes = app, max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        message = f"the upload is larger than the limit of {self.max_bytes} bytes"
+        declared = dict(scope.get("headers") or []).get(b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
+            await error_response(413, "upload_too_large", message)(scope, receive, send)
+            return
+        received = 0
+
+        async def counting_receive() -> Message:
+            nonlocal received
+            event = await receive()
+            if event["type"] == "http.request":
+                received += len(event.get("body", b""))
+                if received > self.max_bytes:
+                    raise _BodyTooLarge
+            return event
+
+        try:
+            await self.app(scope, counting_receive, send)
+        except _BodyTooLarge:
+            await error_response(413, "upload_too_large", message)(scope, receive, send)
+
+
+_REQUEST_BODY = {
+    "required": True,
+    "content": {
+        "multipart/form-data": {
+            "schema": {
+                "type": "object", "required": ["file"],
+                "properties": {"file": {"type": "string", "format": "binary"}},
+            }
+        },
+        "application/json": {
+            "schema": {
+                "type": "object", "required": ["image"],
+                "properties": {
+                    "image": {"type": "string", "description": "the encoded image file, base64 (or a data: URL)"},
+                    "name": {"type": "string", "description": "echoed as `image` in the answer"},
+                },
+            }
+        },
+        "application/octet-stream": {"schema": {"type": "string", "format": "binary"}},
+    },
+}  # fmt: skip
+
+#: Answer formats of POST /ocr: each turns the engine's result for one upload into a response.
+FORMATS: dict[str, Callable[[str, Any], Any]] = {
+    "json": lambda name, result: JSONResponse({"image": name, "results": [line.to_dict() for line in result.lines]}),
+}
+
+
+def _model_info(name: str | None) -> dict[str, Any] | None:
+    if name is None:
+        return None
+    record = get_record(name)
+    return {"name": record.name, "task": record.task, "version": record.version, "language": record.language,
+            "size": record.size, "architecture": record.architecture, "description": record.description}  # fmt: skip
+
+
+def create_app(engine: Any = None, limits: ServeLimits | None = None) -> FastAPI:
+    """The FastAPI app. ``engine`` is an `ptocr.OCR` (shared by all requests), a callable returning one
+    (called once, here), or None for ``OCR()``'s default models."""
+    from .ocr import OCR
+
+    limits = limits or ServeLimits()
+    if engine is None:
+        engine = OCR()
+    elif not hasattr(engine, "run") and callable(engine):
+        engine = engine()
+    lock = threading.Lock()
+    run_parameters = set(inspect.signature(engine.run).parameters)
+
+    app = FastAPI(
+        title="ptocr",
+        description="PaddleOCR's PP-OCR models in PyTorch, over HTTP. POST an image to /ocr.",
+        version=_version(),
+    )
+    app.add_middleware(UploadLimit, max_bytes=limits.max_upload_bytes)
+    app.state.engine, app.state.limits = engine, limits
+
+    @app.exception_handler(RequestError)
+    async def refused(_request: Request, exc: RequestError) -> JSONResponse:
+        return error_response(exc.status, exc.kind, exc.message)
+
+    def recognise(image: Any, options: dict[str, Any]) -> Any:
+        with lock:
+            return engine.run(image, **options)
+
+    @app.post(
+        "/ocr",
+        summary="Read the text in one image",
+        openapi_extra={"requestBody": _REQUEST_BODY},
+        responses={400: {"description": "undecodable image, too many pixels, or a bad option"},
+                   413: {"description": "upload larger than the limit"}},
+    )  # fmt: skip
+    async def ocr(
+        request: Request,
+        format: str = Query("json", description=f"answer format: {', '.join(FORMATS)}"),
+        words: bool = Query(False, description="word boxes too, where the engine gives them"),
+        pages: str | None = Query(None, description="pages of a multi-page file, where the engine reads them"),
+    ) -> Any:
+        if format not in FORMATS:
+            raise RequestError(400, "bad_option", f"unknown format {format!r}; formats: {', '.join(FORMATS)}")
+        options = _engine_options(run_parameters, words=words, pages=pages)
+        name, data = await _read_upload(request)
+        try:
+            image = load_image(data, max_pixels=limits.max_pixels)
+        except ImageDecodeError as exc:
+            raise RequestError(400, "image_decode_error", str(exc).replace(f"<{len(data)} bytes>", name)) from exc
+        try:
+            result = await run_in_threadpool(recognise, image, options)
+        except PtocrError as exc:
+            raise RequestError(500, type(exc).__name__, str(exc)) from exc
+        return FORMATS[format](name, result)
+
+    @app.get("/health", summary="Whether the server is up, with its models loaded")
+    async def health() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get("/models", summary="The loaded det, rec and cls models (cls null when the classifier is off)")
+    async def models() -> dict[str, Any]:
+        return {task: _model_info(name) for task, name in engine.models.items()}
+
+    @app.get("/", response_class=HTMLResponse, include_in_schema=False)
+    async def page() -> HTMLResponse:
+        return HTMLResponse(resources.files("ptocr").joinpath("serve_page.html").read_text(encoding="utf-8"))
+
+    return app
+
+
+def _version() -> str:
+    from . import __version__
+
+    return __version__
+
+
+def _engine_options(run_parameters: set[str], **requested: Any) -> dict[str, Any]:
+    """The options asked for, each passed to the engine's `run` when it takes it; a 400 for one it does not
+    (a default value, False or None, is simply not passed)."""
+    options = {}
+    for name, value in requested.items():
+        if value in (None, False):
+            continue
+        if name not in run_parameters:
+            raise RequestError(400, "bad_option", f"{name}= is not supported by this server's OCR engine")
+        options[name] = value
+    return options
+
+
+async def _read_upload(request: Request) -> tuple[str, bytes]:
+    """(name, encoded image bytes) of a multipart, JSON or raw upload."""
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if content_type == "multipart/form-data":
+        form = await request.form()
+        upload = form.get("file")
+        if upload is None or isinstance(upload, str):
+            raise RequestError(400, "bad_request", "a multipart upload needs the image in a file field named `file`")
+        return upload.filename or "upload", await upload.read()
+    if content_type == "application/json":
+        try:
+            payload = json.loads(await request.body())
+        except ValueError as exc:
+            raise RequestError(400, "bad_request", f"the body is not valid JSON: {exc}") from exc
+        if not isinstance(payload, dict) or not isinstance(payload.get("image"), str):
+            raise RequestError(400, "bad_request", 'JSON uploads are {"image": "<base64 of the file>", "name": …}')
+        encoded = payload["image"]
+        if encoded.startswith("data:"):
+            encoded = encoded.partition(",")[2]
+        try:
+            data = base64.b64decode(encoded, validate=True)
+        except (binascii.Error, ValueError) as exc:
+            raise RequestError(400, "bad_request", f"`image` is not valid base64: {exc}") from exc
+        name = payload.get("name")
+        return (name if isinstance(name, str) and name else "upload"), data
+    data = await request.body()
+    if not data:
+        raise RequestError(400, "bad_request", 'no image: send a multipart `file`, JSON {"image": base64} or the file')
+    return "upload", data
+
+
+def serve(app: FastAPI, host: str = "127.0.0.1", port: int = 8000) -> None:
+    """Runs ``app`` with uvicorn until interrupted."""
+    import uvicorn
+
+    uvicorn.run(app, host=host, port=port, log_level="info")
