@@ -77,8 +77,36 @@ def _ocr_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument(
-        "inputs", nargs="+", metavar="IMAGE_OR_DIR", help="image files, or folders searched recursively"
+        "inputs", nargs="+", metavar="IMAGE_OR_DIR",
+        help="image, PDF or TIFF files, http(s) URLs, or folders searched recursively (see --glob)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--glob", metavar="PATTERN", default=None,
+        help="which files of a folder to read, e.g. '*.png' or 'scans/**/*.pdf' (relative to the folder; default: "
+        "every image, .gif and .pdf file at any depth)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--pages", type=_page_spec, default=None, metavar="1-3,5",
+        help="the pages of PDFs and multi-page TIFFs to read, numbered from 1 (default all; a one-page input is "
+        "read whatever this says). Each page is its own output record, with a \"page\" key",
+    )  # fmt: skip
+    parser.add_argument(
+        "--dpi", type=_positive, default=200, metavar="N", help="resolution PDF pages are rendered at (default 200)"
     )
+    parser.add_argument(
+        "--max-pixels", type=_positive, default=None, metavar="N",
+        help="images of more pixels are detected on a copy downscaled to N pixels, boxes mapped back to the "
+        "full image (default 50000000)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--refuse-large", action="store_true",
+        help="refuse images of more than --max-pixels pixels (an error for that image) instead of downscaling",
+    )
+    parser.add_argument(
+        "--pad-to-aspect", type=_aspect, default=None, metavar="R",
+        help="pad images wider (or taller) than R:1 with their background colour before detection: helps "
+        "single-line strips (off by default, as in PaddleOCR; see the README's Inputs section)",
+    )  # fmt: skip
     parser.add_argument(
         "--format", choices=("jsonl", "text"), default="jsonl",
         help="jsonl: one JSON object per image (default); text: the image path, then `text<TAB>score` lines",
@@ -139,6 +167,26 @@ def _positive(value: str, expected: str = "a positive number") -> int:
     return count
 
 
+def _page_spec(value: str) -> str:
+    from .pipeline.image_io import parse_pages  # imports torch with the pipeline package: only with --pages
+
+    try:
+        parse_pages(value)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return value
+
+
+def _aspect(value: str) -> float:
+    try:
+        ratio = float(value)
+    except ValueError:
+        ratio = 0.0
+    if not 1.0 <= ratio < float("inf"):
+        raise argparse.ArgumentTypeError(f"expected an aspect ratio >= 1 (e.g. 8), got {value!r}")
+    return ratio
+
+
 def _threads(value: str) -> int | None:
     return None if value == "auto" else _positive(value, "a positive number or auto")
 
@@ -151,31 +199,33 @@ def _ocr(argv: list[str]) -> int:
     engine = None
     failed = False
     profile: dict[str, float] = {}
-    batch: list[str] = []
+    # (path, page number or None, what the engine reads: the path, or a decoded page of a document)
+    batch: list[tuple[str, int | None, Any]] = []
 
-    def emit(path: str, result: Any) -> None:
+    def emit(item: tuple[str, int | None, Any], result: Any) -> None:
         for stage, seconds in result.timings.items():
             profile[stage] = profile.get(stage, 0.0) + seconds
-        _emit(path, [line.to_dict() for line in result.lines], args.format)
+        _emit(item[0], [line.to_dict() for line in result.lines], args.format, page=item[1])
 
     def flush() -> int | None:
         """Reads the images of `batch`; an exit status when the models themselves failed."""
         nonlocal failed
-        paths = list(batch)
+        items = list(batch)
         batch.clear()
         done = 0
-        if len(paths) > 1:
-            results = engine.run_many(paths, chunk_size=len(paths))
-            while done < len(paths):
+        if len(items) > 1:
+            results = engine.run_many([source for _, _, source in items], chunk_size=len(items))
+            while done < len(items):
                 try:
                     result = next(results)
                 except (PtocrError, OSError):  # the rest one by one, to say which image (or the models) failed;
                     break  # a chunk decodes all its images before any network runs: little work is repeated
-                emit(paths[done], result)
+                emit(items[done], result)
                 done += 1
-        for path in paths[done:]:
+        for item in items[done:]:
+            path = item[0] if item[1] is None else f"{item[0]} (page {item[1]})"
             try:
-                emit(path, engine.run(path))
+                emit(item, engine.run(item[2]))
             except (ImageDecodeError, OSError) as exc:  # this image; go on with the others
                 _error(_reason(exc, path))
                 failed = True
@@ -185,7 +235,7 @@ def _ocr(argv: list[str]) -> int:
         return None
 
     for arg in args.inputs:
-        for path, problem in _expand(arg):
+        for path, problem in _expand(arg, args.glob):
             if problem is not None:
                 _error(f"{path}: {problem}")
                 failed = True
@@ -196,9 +246,14 @@ def _ocr(argv: list[str]) -> int:
                 except (PtocrError, OSError) as exc:
                     _error(str(exc))
                     return 1
-            batch.append(path)
-            if len(batch) >= args.batch and (status := flush()) is not None:
-                return status
+            try:
+                for item in _pages_of(path, args):
+                    batch.append(item)
+                    if len(batch) >= args.batch and (status := flush()) is not None:
+                        return status
+            except (ImageDecodeError, OSError) as exc:  # a document that cannot be opened or rendered
+                _error(_reason(exc, path))
+                failed = True
     if batch and (status := flush()) is not None:
         return status
     if args.profile:
@@ -238,24 +293,64 @@ def _make_engine(args: argparse.Namespace) -> Any:
         device=args.device,
         threads=args.threads,
         collect_timings=args.profile,
+        **_input_options(args),
     )
 
 
-def _expand(arg: str) -> Iterator[tuple[str, str | None]]:
+def _input_options(args: argparse.Namespace) -> dict[str, Any]:
+    """The engine's input settings the command line changed (the defaults are left to OCR)."""
+    options: dict[str, Any] = {}
+    if args.max_pixels is not None:
+        options["max_pixels"] = args.max_pixels
+    if args.refuse_large:
+        options["large_images"] = "refuse"
+    if args.pad_to_aspect is not None:
+        options["pad_to_aspect"] = args.pad_to_aspect
+    return options
+
+
+def _expand(arg: str, pattern: str | None = None) -> Iterator[tuple[str, str | None]]:
     """``(path, None)`` for each image ``arg`` names, or ``(arg, problem)``."""
-    from .pipeline.image_io import IMAGE_SUFFIXES, find_images  # the pipeline package imports torch
+    from .pipeline.image_io import DOCUMENT_SUFFIXES, find_images  # the pipeline package imports torch
 
     path = Path(arg)
     if path.is_dir():
-        images = find_images(path)
-        if not images:
-            yield arg, f"no image files ({', '.join(sorted(IMAGE_SUFFIXES))}) in this folder"
+        images = find_images(path, pattern, suffixes=DOCUMENT_SUFFIXES)
+        if not images and pattern is not None:
+            yield arg, f"no files matching {pattern!r} in this folder"
+        elif not images:
+            yield arg, f"no image files ({', '.join(sorted(DOCUMENT_SUFFIXES))}) in this folder"
         for image in images:
             yield str(image), None
-    elif path.exists():
+    elif path.exists() or arg.lower().startswith(("http://", "https://")):
         yield arg, None
     else:
         yield arg, "no such file or directory"
+
+
+# PDF, and TIFF in either byte order: the files that can hold pages.
+_PAGED_MAGIC = (b"%PDF-", b"II*\x00", b"MM\x00*")
+
+
+def _pages_of(path: str, args: argparse.Namespace) -> Iterator[tuple[str, int | None, Any]]:
+    """What the engine reads for ``path``: the path itself for an image, a decoded page per selected page of a
+    PDF (each numbered) or TIFF (numbered when it has several pages, so one-page TIFFs print as before)."""
+    try:
+        with open(path, "rb") as handle:
+            magic = handle.read(5)
+    except OSError:  # a URL, or unreadable: the engine says why
+        magic = b""
+    if not magic.startswith(_PAGED_MAGIC):
+        yield path, None, path
+        return
+    from .pipeline.image_io import MAX_IMAGE_PIXELS, iter_pages
+    from .pipeline.system import DEFAULT_MAX_PIXELS
+
+    limit = args.max_pixels or DEFAULT_MAX_PIXELS
+    limit = limit if args.refuse_large else max(limit, MAX_IMAGE_PIXELS)
+    for page in iter_pages(path, pages=args.pages, dpi=args.dpi, max_pixels=limit):
+        numbered = magic.startswith(_PAGED_MAGIC[0]) or page.page_count > 1
+        yield path, page.number if numbered else None, page.image
 
 
 def _reason(exc: BaseException, path: str) -> str:
@@ -272,12 +367,14 @@ def _json_default(value: Any) -> Any:
     raise TypeError(f"not JSON serialisable: {type(value).__name__}")
 
 
-def _emit(path: str, results: list[Mapping[str, Any]], fmt: str) -> None:
+def _emit(path: str, results: list[Mapping[str, Any]], fmt: str, page: int | None = None) -> None:
     if fmt == "jsonl":
-        record = {"image": path, "results": results}
+        record: dict[str, Any] = {"image": path} if page is None else {"image": path, "page": page}
+        record["results"] = results
         print(json.dumps(record, ensure_ascii=False, default=_json_default), flush=True)
         return
-    out = [path] + [f"{r['text']}\t{float(r['score']):.4f}" for r in results]
+    out = [path if page is None else f"{path} (page {page})"]
+    out += [f"{r['text']}\t{float(r['score']):.4f}" for r in results]
     print("\n".join(out), flush=True)
 
 

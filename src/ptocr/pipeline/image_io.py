@@ -86,13 +86,16 @@ class PageImage:
         return self.index + 1
 
 
-def find_images(folder: str | os.PathLike[str], pattern: str | None = None) -> list[Path]:
+def find_images(
+    folder: str | os.PathLike[str], pattern: str | None = None, suffixes: Iterable[str] = IMAGE_SUFFIXES
+) -> list[Path]:
     """The files under ``folder``, recursively, sorted: those matching the glob ``pattern`` (relative to the
     folder, e.g. ``"*.png"`` or ``"scans/**/*.tif"``; ``*`` does not cross ``/`` unless as ``**``), or without a
-    pattern those with an image suffix (`IMAGE_SUFFIXES`)."""
+    pattern those whose suffix, lower-cased, is one of ``suffixes`` (default `IMAGE_SUFFIXES`)."""
     root = Path(folder)
     if pattern is None:
-        return sorted(p for p in root.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
+        wanted = frozenset(suffixes)
+        return sorted(p for p in root.rglob("*") if p.suffix.lower() in wanted and p.is_file())
     return sorted(p for p in root.glob(pattern) if p.is_file())
 
 
