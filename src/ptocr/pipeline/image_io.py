@@ -198,6 +198,8 @@ def _read_source(source: object, timeout: float, max_bytes: int) -> tuple[bytes,
         return _read_file(path), repr(path)
     if callable(getattr(source, "read", None)):
         name = f"<file {getattr(source, 'name', type(source).__name__)!s}>"
+        if isinstance(source, io.TextIOBase):
+            raise ImageDecodeError(f"cannot read image {name}: it is opened in text mode; open it with 'rb'")
         try:
             data = source.read()  # type: ignore[attr-defined]
         except (OSError, ValueError) as exc:  # closed file, unreadable stream
