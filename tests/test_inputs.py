@@ -249,11 +249,13 @@ def server() -> Iterator[str]:
     httpd.server_close()
 
 
-def test_url_is_fetched(server: str) -> None:
+def test_url_is_fetched(ocr: ptocr.OCR, server: str) -> None:
     expected = load_image(_Handler.body)
     assert np.array_equal(load_image(f"{server}/image.png"), expected)
     (page,) = load_pages(f"{server}/image.png")
     assert page.source == f"{server}/image.png" and page.page_count == 1
+    assert texts(ocr.run(f"{server}/image.png")) == "url42"
+    assert [texts(r) for r in ocr.run_many([f"{server}/a.png", io.BytesIO(_Handler.body)])] == ["url42"] * 2
 
 
 @pytest.mark.parametrize(
@@ -380,6 +382,34 @@ def test_cli_pages_glob_and_records(
     assert "no files matching '*.bmp'" in capsys.readouterr().err
     assert cli.main([str(folder), "--pages", "2-1"]) == 2
     assert "comes before" in capsys.readouterr().err
+    (folder / "broken.pdf").write_bytes(b"%PDF-1.7 truncated")
+    assert cli.main([str(folder / "broken.pdf"), str(folder / "plain.png")]) == 1
+    out, err = capsys.readouterr()
+    assert err.startswith(f"ptocr: error: cannot read PDF '{folder / 'broken.pdf'}'") and len(out.splitlines()) == 1
+
+
+def test_cli_input_options_reach_the_engine(
+    ocr: ptocr.OCR, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    seen: list[dict[str, object]] = []
+    monkeypatch.setattr(ptocr, "OCR", lambda **kwargs: seen.append(kwargs) or ocr)
+    path = tmp_path / "line.png"
+    Image.fromarray(dark_on_white("Hello World 2024")).save(path)
+    argv = [str(path), "--max-pixels", "1000000", "--refuse-large", "--pad-to-aspect", "4"]
+    assert cli.main(argv) == 0
+    assert {key: seen[0][key] for key in ("max_pixels", "large_images", "pad_to_aspect")} == {
+        "max_pixels": 1_000_000, "large_images": "refuse", "pad_to_aspect": 4.0
+    }  # fmt: skip
+    assert cli.main([str(path)]) == 0 and "max_pixels" not in seen[1]  # defaults are left to OCR
+    assert cli.main([str(path), "--pad-to-aspect", "0.5"]) == 2
+    assert "aspect ratio >= 1" in capsys.readouterr().err
+
+
+def test_ocr_options_set_the_settings() -> None:
+    padded = ptocr.OCR(pad_to_aspect=4, max_pixels=1000, large_images="refuse")
+    assert padded.settings.det.pad_to_aspect == 4
+    with pytest.raises(ImageDecodeError, match="more than the limit of 1000"):
+        padded.run(np.zeros((40, 40, 3), np.uint8))
 
 
 # -- pixel limit -----------------------------------------------------------------------------------------------------
