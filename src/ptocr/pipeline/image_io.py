@@ -297,7 +297,7 @@ def _single(image: np.ndarray, name: str, wanted: list[int] | None) -> Iterator[
 def _encoded_pages(data: bytes, name: str, wanted: list[int] | None, dpi: int, max_pixels: int) -> Iterator[PageImage]:
     if not data:
         raise ImageDecodeError(f"cannot decode image {name}: it is empty")
-    if data.lstrip()[:5] == _PDF_MAGIC:
+    if data[:1024].lstrip()[:5] == _PDF_MAGIC:  # PDF readers allow leading junk; whitespace is what occurs
         yield from _pdf_pages(data, name, wanted, dpi, max_pixels)
         return
     header = _open_header(data, name, max_pixels)
