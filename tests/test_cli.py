@@ -79,7 +79,7 @@ def fake_ocr(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> type[FakeOCR]:
 def images(tmp_path: Path) -> Path:
     root = tmp_path / "imgs"
     (root / "sub").mkdir(parents=True)
-    for rel in ("b.png", "a.JPG", "sub/c.webp", "notes.txt", "sub/d.pdf"):
+    for rel in ("b.png", "a.JPG", "sub/c.webp", "notes.txt", "sub/d.docx"):
         (root / rel).write_bytes(b"x")
     return root
 
@@ -166,7 +166,8 @@ def test_bad_inputs_are_reported_and_the_rest_still_read(capsys, images: Path, t
     # Paths that name nothing readable are reported at once; an undecodable image when its batch is read.
     assert err.splitlines() == [
         f"ptocr: error: {missing}: no such file or directory",
-        f"ptocr: error: {empty}: no image files (.bmp, .dib, .jpe, .jpeg, .jpg, .png, .tif, .tiff, .webp) "
+        f"ptocr: error: {empty}: no image files (.bmp, .dib, .gif, .jpe, .jpeg, .jpg, .pdf, .png, .tif, .tiff, "
+        ".webp) "
         "in this folder",
         f"ptocr: error: {images / 'bad.png'}: cannot decode the image (not a known image format)",
     ]

@@ -73,7 +73,8 @@ def test_gray_bgra_and_single_channel_arrays() -> None:
     assert np.array_equal(load_image(gray), np.repeat(gray[:, :, None], 3, axis=2))
     assert np.array_equal(load_image(gray[:, :, None]), load_image(gray))
     bgra = rng.integers(0, 256, (7, 9, 4), dtype=np.uint8)
-    assert np.array_equal(load_image(bgra), bgra[:, :, :3])  # alpha dropped, as imread does
+    bgra[:, :, 3] = 255
+    assert np.array_equal(load_image(bgra), bgra[:, :, :3])  # opaque: the colours as they are
     strided = rng.integers(0, 256, (7, 9, 3), dtype=np.uint8)[:, ::-1]
     out = load_image(strided)
     assert out.flags["C_CONTIGUOUS"] and np.array_equal(out, strided)
@@ -82,12 +83,17 @@ def test_gray_bgra_and_single_channel_arrays() -> None:
 def test_pil_modes_match_cv2_decoding_of_the_same_png(tmp_path: Path) -> None:
     rng = np.random.default_rng(1)
     rgba = rng.integers(0, 256, (6, 5, 4), dtype=np.uint8)
-    for mode in ("RGBA", "RGB", "L", "LA", "P", "1"):
-        image = Image.fromarray(rgba, "RGBA").convert(mode)
-        path = tmp_path / f"{mode}.png"
-        image.save(path)
-        with Image.open(path) as reopened:
-            assert np.array_equal(load_image(reopened), cv2.imread(str(path))), mode
+    for transparent in (False, True):
+        rgba[:, :, 3] = rng.integers(0, 256, (6, 5), dtype=np.uint8) if transparent else 255
+        for mode in ("RGBA", "RGB", "L", "LA", "P", "1"):
+            image = Image.fromarray(rgba, "RGBA").convert(mode)
+            path = tmp_path / f"{mode}.png"
+            image.save(path)
+            with Image.open(path) as reopened:
+                from_pil = load_image(reopened)
+            assert np.array_equal(from_pil, load_image(path)), mode  # the file and the PIL image agree
+            if not transparent or mode not in ("RGBA", "LA", "P"):  # opaque (P keeps a tRNS): imread's
+                assert np.array_equal(from_pil, cv2.imread(str(path))), mode
 
 
 def test_sixteen_bit_png_keeps_the_high_byte_like_opencv(tmp_path: Path) -> None:
@@ -109,8 +115,9 @@ def test_sixteen_bit_png_keeps_the_high_byte_like_opencv(tmp_path: Path) -> None
         (lambda tmp: _write(tmp / "empty.png", b""), "empty"),
         (lambda tmp: b"", "empty"),
         (lambda tmp: b"\x89PNG\r\n\x1a\n truncated", "not an image"),
-        (lambda tmp: np.zeros((4, 4, 3), dtype=np.float32), "uint8"),
-        (lambda tmp: np.zeros((4, 4, 2), dtype=np.uint8), "shape"),
+        (lambda tmp: np.full((4, 4, 3), 2.0, dtype=np.float32), "[0, 1]"),
+        (lambda tmp: np.zeros((4, 4, 3), dtype=np.int32), "uint8"),
+        (lambda tmp: np.zeros((4, 4, 5), dtype=np.uint8), "shape"),
         (lambda tmp: np.zeros((0, 4, 3), dtype=np.uint8), "no pixels"),
         (lambda tmp: np.zeros((2, 2, 2, 3), dtype=np.uint8), "shape"),
         (lambda tmp: 42, "int"),
@@ -122,8 +129,9 @@ def test_sixteen_bit_png_keeps_the_high_byte_like_opencv(tmp_path: Path) -> None
         "empty-file",
         "empty-bytes",
         "truncated-png",
-        "float-array",
-        "two-channels",
+        "float-out-of-range",
+        "int32-array",
+        "five-channels",
         "no-pixels",
         "4d-array",
         "wrong-type",

@@ -4,6 +4,7 @@ and from a headless Chromium."""
 from __future__ import annotations
 
 import base64
+import io
 import os
 import shutil
 import socket
@@ -13,10 +14,12 @@ import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from xml.etree import ElementTree
 
 import cv2
 import numpy as np
 import pytest
+from PIL import Image
 
 from .paths import REPO, shared_path
 
@@ -82,7 +85,7 @@ def test_health_models_and_openapi(server: str) -> None:
     schema = httpx.get(f"{server}/openapi.json").json()
     body = schema["paths"]["/ocr"]["post"]["requestBody"]["content"]
     assert {"multipart/form-data", "application/json"} <= set(body)
-    assert {p["name"] for p in schema["paths"]["/ocr"]["post"]["parameters"]} == {"format", "words", "pages"}
+    assert {p["name"] for p in schema["paths"]["/ocr"]["post"]["parameters"]} == {"format", "words", "pages", "dpi"}
     assert httpx.get(f"{server}/docs").status_code == 200
 
 
@@ -116,7 +119,7 @@ def test_bad_inputs_get_a_json_error(server: str) -> None:
     _error(httpx.post(f"{server}/ocr", json={"image": "%%%"}), 400, "bad_request")
     _error(httpx.post(f"{server}/ocr", json={"picture": "AAAA"}), 400, "bad_request")
     _error(httpx.post(f"{server}/ocr", files={"upload": ("x.png", b"x")}), 400, "bad_request")
-    assert "formats: json" in _error(httpx.post(f"{server}/ocr?format=xml", content=b"x"), 400, "bad_option")
+    assert "formats: json, text" in _error(httpx.post(f"{server}/ocr?format=xml", content=b"x"), 400, "bad_option")
     ok, png = cv2.imencode(".png", np.full((1001, 1000, 3), 255, np.uint8))  # small file, too many pixels
     assert ok and len(png) < MAX_UPLOAD_MB * 2**20
     message = _error(httpx.post(f"{server}/ocr", files={"file": ("big.png", png.tobytes())}), 400, "image_decode_error")
@@ -136,11 +139,35 @@ def test_uploads_over_the_limit_get_413(server: str) -> None:
     assert httpx.get(f"{server}/health").status_code == 200
 
 
-def test_options_the_engine_lacks_are_refused(server: str, page_bytes: bytes) -> None:
-    # Word boxes and page selection reach the engine once its `run` takes them; until then they are a 400.
-    for option in ("words=true", "pages=1"):
-        response = httpx.post(f"{server}/ocr?{option}", content=page_bytes)
-        assert "not supported" in _error(response, 400, "bad_option")
+def test_words_pages_and_formats(server: str, page_bytes: bytes, tmp_path: Path) -> None:
+    with_words = httpx.post(f"{server}/ocr?words=true", content=page_bytes, timeout=60).json()
+    plain = httpx.post(f"{server}/ocr", content=page_bytes, timeout=60).json()
+    assert _texts(with_words) == _texts(plain)
+    for line in with_words["results"]:
+        assert "".join(word["text"] for word in line["words"]) == line["text"].replace(" ", "")
+    # A two-page PDF (the same page twice): every page, or the one chosen, each with its page number.
+    pdf_path = tmp_path / "two.pdf"
+    picture = Image.open(io.BytesIO(page_bytes)).convert("RGB")
+    picture.save(pdf_path, "PDF", resolution=72.0, save_all=True, append_images=[picture])
+    document = httpx.post(f"{server}/ocr?dpi=72", files={"file": ("two.pdf", pdf_path.read_bytes())}, timeout=120)
+    assert document.status_code == 200, document.text
+    answer = document.json()
+    assert answer["image"] == "two.pdf" and [page["page"] for page in answer["pages"]] == [1, 2]
+    for page in answer["pages"]:  # the page re-rendered from the PDF: not the same pixels, the same text
+        assert "www.flavoursofiloilo.blogspot.com" in [line["text"] for line in page["results"]]
+    second = httpx.post(f"{server}/ocr?dpi=72&pages=2", content=pdf_path.read_bytes(), timeout=60).json()
+    assert [page["page"] for page in second["pages"]] == [2]
+    assert "pages='x'" in _error(httpx.post(f"{server}/ocr?pages=x", content=page_bytes), 400, "bad_option")
+    # The other answer formats are the CLI's renderers.
+    text = httpx.post(f"{server}/ocr?format=text", content=page_bytes, timeout=60)
+    assert text.headers["content-type"].startswith("text/plain")
+    assert text.text.splitlines()[1:] == [f"{line['text']}\t{line['score']:.4f}" for line in plain["results"]]
+    hocr = httpx.post(f"{server}/ocr?format=hocr", content=page_bytes, timeout=60)
+    tree = ElementTree.fromstring(hocr.content)
+    lines = [el for el in tree.iter() if el.get("class") == "ocr_line"]
+    assert len(lines) == len(plain["results"])
+    pdf = httpx.post(f"{server}/ocr?format=pdf", content=page_bytes, timeout=60)
+    assert pdf.headers["content-type"] == "application/pdf" and pdf.content.startswith(b"%PDF-")
 
 
 def test_concurrent_requests_get_the_serial_results(server: str, page_bytes: bytes) -> None:

@@ -12,6 +12,7 @@ import argparse
 import os
 import sys
 from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -83,8 +84,36 @@ def _ocr_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument(
-        "inputs", nargs="+", metavar="IMAGE_OR_DIR", help="image files, or folders searched recursively"
+        "inputs", nargs="+", metavar="IMAGE_OR_DIR",
+        help="image, PDF or TIFF files, http(s) URLs, or folders searched recursively (see --glob)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--glob", metavar="PATTERN", default=None,
+        help="which files of a folder to read, e.g. '*.png' or 'scans/**/*.pdf' (relative to the folder; default: "
+        "every image, .gif and .pdf file at any depth)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--pages", type=_page_spec, default=None, metavar="1-3,5",
+        help="the pages of PDFs and multi-page TIFFs to read, numbered from 1 (default all; a one-page input is "
+        "read whatever this says). Each page is its own output record, with a \"page\" key",
+    )  # fmt: skip
+    parser.add_argument(
+        "--dpi", type=_positive, default=200, metavar="N", help="resolution PDF pages are rendered at (default 200)"
     )
+    parser.add_argument(
+        "--max-pixels", type=_positive, default=None, metavar="N",
+        help="images of more pixels are detected on a copy downscaled to N pixels, boxes mapped back to the "
+        "full image (default 50000000)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--refuse-large", action="store_true",
+        help="refuse images of more than --max-pixels pixels (an error for that image) instead of downscaling",
+    )
+    parser.add_argument(
+        "--pad-to-aspect", type=_aspect, default=None, metavar="R",
+        help="pad images wider (or taller) than R:1 with their background colour before detection: helps "
+        "single-line strips (off by default, as in PaddleOCR; see the README's Inputs section)",
+    )  # fmt: skip
     parser.add_argument(
         "--format", choices=("jsonl", "text", "tsv", "markdown", "hocr", "pdf"), default="jsonl",
         help="jsonl: one JSON object per image (default); text: the image path, then `text<TAB>score` lines in "
@@ -166,6 +195,26 @@ def _positive(value: str, expected: str = "a positive number") -> int:
     return count
 
 
+def _page_spec(value: str) -> str:
+    from .pipeline.image_io import parse_pages  # imports torch with the pipeline package: only with --pages
+
+    try:
+        parse_pages(value)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return value
+
+
+def _aspect(value: str) -> float:
+    try:
+        ratio = float(value)
+    except ValueError:
+        ratio = 0.0
+    if not 1.0 <= ratio < float("inf"):
+        raise argparse.ArgumentTypeError(f"expected an aspect ratio >= 1 (e.g. 8), got {value!r}")
+    return ratio
+
+
 def _threads(value: str) -> int | None:
     return None if value == "auto" else _positive(value, "a positive number or auto")
 
@@ -180,47 +229,48 @@ def _ocr(argv: list[str]) -> int:
     engine = None
     failed = False
     profile: dict[str, float] = {}
-    batch: list[str] = []
+    # (path, page number or None, page count or None, what the engine reads: the path, or a decoded page)
+    batch: list[_Item] = []
     outputs: _Outputs | None = None
     words = {"words": True} if args.words else {}
 
-    def emit(path: str, result: Any) -> None:
+    def emit(item: _Item, result: Any) -> None:
         for stage, seconds in result.timings.items():
             profile[stage] = profile.get(stage, 0.0) + seconds
         assert outputs is not None
-        outputs.add(path, result)
+        outputs.add(item, result)
 
     def flush() -> int | None:
         """Reads the images of `batch`; an exit status when the models themselves failed."""
         nonlocal failed
-        paths = list(batch)
+        items = list(batch)
         batch.clear()
         done = 0
-        if len(paths) > 1:
-            results = engine.run_many(paths, chunk_size=len(paths), **words)
-            while done < len(paths):
+        if len(items) > 1:
+            results = engine.run_many([item.source for item in items], chunk_size=len(items), **words)
+            while done < len(items):
                 try:
                     result = next(results)
                 except (PtocrError, OSError):  # the rest one by one, to say which image (or the models) failed;
                     break  # a chunk decodes all its images before any network runs: little work is repeated
-                emit(paths[done], result)
+                emit(items[done], result)
                 done += 1
-        for path in paths[done:]:
+        for item in items[done:]:
             try:
-                result = engine.run(path, **words)
+                result = engine.run(item.source, **words)
             except (ImageDecodeError, OSError) as exc:  # this image; go on with the others
-                _error(_reason(exc, path))
+                _error(_reason(exc, item.name))
                 failed = True
                 assert outputs is not None
                 outputs.progress.update(1)
                 continue
             except PtocrError as exc:  # the models themselves: every other image would fail alike
-                _error(_reason(exc, path))
+                _error(_reason(exc, item.name))
                 return 1
-            emit(path, result)
+            emit(item, result)
         return None
 
-    expanded = [item for arg in args.inputs for item in _expand(arg)]
+    expanded = [item for arg in args.inputs for item in _expand(arg, args.glob)]
     try:
         for path, problem in expanded:
             if problem is not None:
@@ -230,13 +280,18 @@ def _ocr(argv: list[str]) -> int:
             if engine is None:
                 try:
                     engine = _make_engine(args)
-                    outputs = _Outputs(args, total=sum(problem is None for _, problem in expanded))
+                    outputs = _Outputs(args, total=_progress_total(expanded))
                 except (PtocrError, OSError, ValueError) as exc:
                     _error(str(exc))
                     return 1
-            batch.append(path)
-            if len(batch) >= args.batch and (status := flush()) is not None:
-                return status
+            try:
+                for item in _pages_of(path, args):
+                    batch.append(item)
+                    if len(batch) >= args.batch and (status := flush()) is not None:
+                        return status
+            except (ImageDecodeError, OSError) as exc:  # a document that cannot be opened or rendered
+                _error(_reason(exc, path))
+                failed = True
         if batch and (status := flush()) is not None:
             return status
     except _OutputError as exc:
@@ -286,24 +341,89 @@ def _make_engine(args: argparse.Namespace) -> Any:
         device=args.device,
         threads=args.threads,
         collect_timings=args.profile,
+        **_input_options(args),
     )
 
 
-def _expand(arg: str) -> Iterator[tuple[str, str | None]]:
+def _input_options(args: argparse.Namespace) -> dict[str, Any]:
+    """The engine's input settings the command line changed (the defaults are left to OCR)."""
+    options: dict[str, Any] = {}
+    if args.max_pixels is not None:
+        options["max_pixels"] = args.max_pixels
+    if args.refuse_large:
+        options["large_images"] = "refuse"
+    if args.pad_to_aspect is not None:
+        options["pad_to_aspect"] = args.pad_to_aspect
+    return options
+
+
+def _expand(arg: str, pattern: str | None = None) -> Iterator[tuple[str, str | None]]:
     """``(path, None)`` for each image ``arg`` names, or ``(arg, problem)``."""
-    from .pipeline.image_io import IMAGE_SUFFIXES, find_images  # the pipeline package imports torch
+    from .pipeline.image_io import DOCUMENT_SUFFIXES, find_images  # the pipeline package imports torch
 
     path = Path(arg)
     if path.is_dir():
-        images = find_images(path)
-        if not images:
-            yield arg, f"no image files ({', '.join(sorted(IMAGE_SUFFIXES))}) in this folder"
+        images = find_images(path, pattern, suffixes=DOCUMENT_SUFFIXES)
+        if not images and pattern is not None:
+            yield arg, f"no files matching {pattern!r} in this folder"
+        elif not images:
+            yield arg, f"no image files ({', '.join(sorted(DOCUMENT_SUFFIXES))}) in this folder"
         for image in images:
             yield str(image), None
-    elif path.exists():
+    elif path.exists() or arg.lower().startswith(("http://", "https://")):
         yield arg, None
     else:
         yield arg, "no such file or directory"
+
+
+# PDF, and TIFF in either byte order: the files that can hold pages.
+_PAGED_MAGIC = (b"%PDF-", b"II*\x00", b"MM\x00*")
+
+
+@dataclass(frozen=True)
+class _Item:
+    """One page to read: the input's path, its page number and the input's page count (None for a single
+    image, which prints as it always did), and what the engine reads (the path, or the decoded page)."""
+
+    path: str
+    number: int | None
+    count: int | None
+    source: Any
+
+    @property
+    def name(self) -> str:
+        return self.path if self.number is None else f"{self.path} (page {self.number})"
+
+
+def _pages_of(path: str, args: argparse.Namespace) -> Iterator[_Item]:
+    """What the engine reads for ``path``: the path itself for an image, a decoded page per selected page of a
+    PDF (each numbered) or TIFF (numbered when it has several pages, so one-page TIFFs print as before)."""
+    try:
+        with open(path, "rb") as handle:
+            magic = handle.read(5)
+    except OSError:  # a URL, or unreadable: the engine says why
+        magic = b""
+    if not magic.startswith(_PAGED_MAGIC):
+        yield _Item(path, None, None, path)
+        return
+    from .pipeline.image_io import MAX_IMAGE_PIXELS, iter_pages
+    from .pipeline.system import DEFAULT_MAX_PIXELS
+
+    limit = args.max_pixels or DEFAULT_MAX_PIXELS
+    limit = limit if args.refuse_large else max(limit, MAX_IMAGE_PIXELS)
+    for page in iter_pages(path, pages=args.pages, dpi=args.dpi, max_pixels=limit):
+        if magic.startswith(_PAGED_MAGIC[0]) or page.page_count > 1:
+            yield _Item(path, page.number, page.page_count, page.image)
+        else:
+            yield _Item(path, None, None, page.image)
+
+
+def _progress_total(expanded: Sequence[tuple[str, str | None]]) -> int | None:
+    """Pages to read, for the progress bar: the input count, or unknown when some input may hold pages."""
+    inputs = [path for path, problem in expanded if problem is None]
+    if any(Path(path).suffix.lower() in (".pdf", ".tif", ".tiff") for path in inputs):
+        return None
+    return len(inputs)
 
 
 def _reason(exc: BaseException, path: str) -> str:
@@ -330,7 +450,7 @@ class _Outputs:
     """The run's outputs: the chosen format to stdout / -o, --vis pictures, and the progress bar (stderr, only
     on a terminal and without --quiet)."""
 
-    def __init__(self, args: argparse.Namespace, total: int) -> None:
+    def __init__(self, args: argparse.Namespace, total: int | None) -> None:
         from .pipeline.image_io import load_image
         from .render.output import OutputSink, VisWriter
 
@@ -339,24 +459,25 @@ class _Outputs:
         if self.vis is not None and not args.quiet:
             print(f"ptocr: --vis font: {self.vis.font.describe()}", file=sys.stderr, flush=True)
         self.progress: Any = _NoProgress()
-        if not args.quiet and total > 1 and sys.stderr.isatty():
+        if not args.quiet and (total is None or total > 1) and sys.stderr.isatty():
             try:
                 from tqdm import tqdm
             except ImportError:  # progress bars are a nicety: without tqdm, none
                 pass
             else:
-                self.progress = tqdm(total=total, unit="image", file=sys.stderr, dynamic_ncols=True)
+                self.progress = tqdm(total=total, unit="page", file=sys.stderr, dynamic_ncols=True)
 
-    def add(self, path: str, result: Any) -> None:
-        from .pipeline.results import Page
-
-        page = Page(index=0, width=result.image_width, height=result.image_height, lines=result.lines, source=path)
+    def add(self, item: _Item, result: Any) -> None:
+        page = result.to_page(
+            index=0 if item.number is None else item.number - 1, source=item.path, page_count=item.count
+        )
+        image = item.source if item.count is not None else None  # a document page: its pixels are here
         try:
-            self.sink.add(page)
+            self.sink.add(page, image)
             if self.vis is not None:
-                self.vis.add(page)
+                self.vis.add(page, image)
         except (OSError, ValueError, PtocrError) as exc:
-            raise _OutputError(_reason(exc, self.sink.target or path)) from exc
+            raise _OutputError(_reason(exc, self.sink.target or item.path)) from exc
         self.progress.update(1)
 
     def close(self) -> None:
@@ -546,7 +667,9 @@ def _serve_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="ptocr serve",
         description="Serve OCR over HTTP: POST /ocr (a multipart `file`, JSON {\"image\": base64} or the raw "
-        "file; answers the jsonl record {\"image\", \"results\"}), GET /health, GET /models, the OpenAPI "
+        "file; answers the jsonl record {\"image\", \"results\"}, or {\"image\", \"pages\"} for a PDF or "
+        "multi-page TIFF; query options format=json|text|tsv|markdown|hocr|pdf, words=true, pages=1-3, dpi=200), "
+        "GET /health, GET /models, the OpenAPI "
         "schema at /openapi.json and /docs, and a page at / to try it in a browser. The models are loaded once; "
         "one image is read at a time. Needs the serve extra: pip install 'ptocr[serve]'.",
     )
@@ -559,6 +682,10 @@ def _serve_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--max-pixels", type=_positive, default=50_000_000, metavar="N",
         help="largest image accepted, in pixels (default 50000000); larger ones get 400 before decoding",
+    )  # fmt: skip
+    parser.add_argument(
+        "--max-pages", type=_positive, default=50, metavar="N",
+        help="most pages of one PDF or TIFF read per request (default 50); more get 400 unless pages= chooses",
     )  # fmt: skip
     models = parser.add_argument_group("models", "as for `ptocr IMAGE` (see `ptocr --help`)")
     models.add_argument("--lang", default=None, help="PaddleOCR language code (default ch)")
@@ -584,13 +711,16 @@ def _serve(argv: list[str]) -> int:
     except ImportError as exc:  # fastapi, uvicorn or python-multipart missing
         _error(f"ptocr serve needs the serve extra ({exc.name} is missing): pip install 'ptocr[serve]'")
         return 1
-    args.profile = False
+    # The server refuses images over its pixel limit before decoding them; the engine keeps the same limit.
+    args.profile, args.refuse_large, args.pad_to_aspect = False, True, None
     try:
         engine = _make_engine(args)
     except (PtocrError, OSError) as exc:
         _error(str(exc))
         return 1
-    limits = ServeLimits(max_upload_bytes=int(args.max_upload_mb * 2**20), max_pixels=args.max_pixels)
+    limits = ServeLimits(
+        max_upload_bytes=int(args.max_upload_mb * 2**20), max_pixels=args.max_pixels, max_pages=args.max_pages
+    )
     serve(create_app(engine, limits), host=args.host, port=args.port)
     return 0
 

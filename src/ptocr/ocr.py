@@ -14,10 +14,10 @@ from .errors import WeightsMismatchError
 from .factory import create_model
 from .models.fusion import fuse_for_inference
 from .pipeline.ctc import CTCDecoder
-from .pipeline.image_io import ImageInput, load_image
+from .pipeline.image_io import DEFAULT_DPI, ImageInput, load_image
 from .pipeline.results import OCRResult, TextLine
 from .pipeline.settings import OCRSettings, generation_settings
-from .pipeline.system import OCRSystem
+from .pipeline.system import DEFAULT_MAX_PIXELS, LargeImages, OCRSystem
 from .store import ModelStore
 from .zoo import DetPreprocessing, LinePreprocessing, ModelRecord, choose_models, choose_preset, get_record
 from .zoo.selection import DEFAULT_VERSION
@@ -107,7 +107,13 @@ class OCR:
     when given, overrides that one setting. `threads`: CPU threads for the networks; None (default) uses
     the CPUs that other running processes leave free, checked before each image
     (`ptocr.pipeline.threads`), an int exactly that many. `collect_timings`: results carry the seconds spent
-    per stage (`OCRResult.timings`).
+    per stage (`OCRResult.timings`). `max_pixels` (default 50 MP): larger images are detected on a copy downscaled
+    to that size, boxes mapped back to the full image (`large_images="downscale"`), or refused with an
+    ImageDecodeError (`large_images="refuse"`). `pad_to_aspect`, when given, sets `DetSettings.pad_to_aspect`:
+    strips wider (or taller) than that ratio are padded before detection (off by default, as in PaddleOCR).
+
+    Inputs (README "Inputs"): paths, folders' files, bytes, file objects, http(s) URLs, numpy arrays, PIL
+    images; `read` gives one result per page of a PDF or multi-page TIFF, the other methods read the first page.
     """
 
     def __init__(
@@ -128,6 +134,9 @@ class OCR:
         rec_weights: WeightsPath = None,
         cls_weights: WeightsPath = None,
         store: ModelStore | None = None,
+        max_pixels: int = DEFAULT_MAX_PIXELS,
+        large_images: LargeImages = "downscale",
+        pad_to_aspect: float | None = None,
     ) -> None:
         if preset is not None:
             if lang is not None or version is not None:
@@ -146,6 +155,8 @@ class OCR:
             settings = settings_for(det_record, rec_record, get_record(cls_model) if cls_model else None)
         if use_angle_cls is not None:
             settings = dataclasses.replace(settings, use_angle_cls=use_angle_cls)
+        if pad_to_aspect is not None:
+            settings = dataclasses.replace(settings, det=dataclasses.replace(settings.det, pad_to_aspect=pad_to_aspect))
         cls_net = None
         if settings.use_angle_cls:
             if cls_model is None:
@@ -168,6 +179,8 @@ class OCR:
             device=device,
             threads=threads,
             collect_timings=collect_timings,
+            max_pixels=max_pixels,
+            large_images=large_images,
         )
 
     def __call__(self, image: ImageInput) -> list[TextLine]:
@@ -185,6 +198,17 @@ class OCR:
         """`run` over many images, yielded in order, each network batched across `chunk_size` images at a time
         (the same results, fewer and fuller network calls: see `OCRSystem.run_many`)."""
         return self.system.run_many(images, chunk_size, words=words)
+
+    def read(
+        self,
+        source: ImageInput,
+        pages: str | Sequence[int] | None = None,
+        dpi: int = DEFAULT_DPI,
+        words: bool = False,
+    ) -> list[OCRResult]:
+        """One `OCRResult` per page: every page of a PDF (rendered at `dpi`) or multi-page TIFF, or the 1-based
+        `pages` chosen (`"1-3,5"` or `[1, 2, 3, 5]`); a single image gives a list of one. `words` as for `run`."""
+        return self.system.read(source, pages=pages, dpi=dpi, words=words)
 
     # -- the stages on their own ------------------------------------------------------------------------------
     # Thin wrappers over OCRSystem's stages, so each gets exactly the pre- and post-processing `run` gives it.

@@ -2,8 +2,11 @@
 
 ``POST /ocr`` takes an image as a multipart ``file`` field, as JSON ``{"image": "<base64>", "name": "…"}`` (a
 ``data:`` URL is accepted too), or as the raw request body, and answers the CLI's jsonl record
-``{"image": name, "results": [{"box", "text", "score"}, …]}``. ``GET /health``, ``GET /models``, the OpenAPI
-schema at ``/openapi.json`` (browsable at ``/docs``) and the page at ``/`` complete it.
+``{"image": name, "results": [{"box", "text", "score"}, …]}`` (a PDF or multi-page TIFF: ``{"image": name,
+"pages": [{"page": n, "results": […]}, …]}``); ``format=`` text, tsv, markdown, hocr or pdf answers in that
+format instead, ``words=true`` adds word boxes, ``pages=`` / ``dpi=`` choose and render a document's pages.
+``GET /health``, ``GET /models``, the OpenAPI schema at ``/openapi.json`` (browsable at ``/docs``) and the page
+at ``/`` complete it.
 
 Concurrency: the models are loaded once, when the app is created, and shared by every request. One OCR runs
 at a time (a lock; the engine keeps per-run state and already uses the machine's cores inside each run), on
@@ -17,7 +20,7 @@ from __future__ import annotations
 
 import base64
 import binascii
-import inspect
+import io
 import json
 import threading
 from collections.abc import Awaitable, Callable, MutableMapping
@@ -25,12 +28,19 @@ from dataclasses import dataclass
 from importlib import resources
 from typing import Any
 
+import numpy as np
 from fastapi import FastAPI, Query, Request
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 from .errors import ImageDecodeError, PtocrError
-from .pipeline.image_io import load_image
+from .pipeline.image_io import DEFAULT_DPI, PageImage, iter_pages, parse_pages
+from .pipeline.results import Document, Page
+from .render.hocr import render_hocr
+from .render.markdown import render_markdown
+from .render.pdf import write_pdf
+from .render.text import render_text
+from .render.tsv import render_tsv
 from .zoo import get_record
 
 Scope = MutableMapping[str, Any]
@@ -42,13 +52,16 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 @dataclass(frozen=True)
 class ServeLimits:
-    """What one request may send: the body's bytes (413 beyond) and the image's pixels (400 beyond)."""
+    """What one request may send: the body's bytes (413 beyond), the image's pixels and a document's pages (400
+    beyond)."""
 
     max_upload_bytes: int = 20 * 2**20
     max_pixels: int = 50_000_000
+    #: Pages of one PDF or TIFF read per request (400 beyond: choose some with `pages=`).
+    max_pages: int = 50
 
     def __post_init__(self) -> None:
-        if self.max_upload_bytes < 1 or self.max_pixels < 1:
+        if self.max_upload_bytes < 1 or self.max_pixels < 1 or self.max_pages < 1:
             raise ValueError(f"limits must be positive, got {self}")
 
 
@@ -124,10 +137,38 @@ _REQUEST_BODY = {
     },
 }  # fmt: skip
 
-#: Answer formats of POST /ocr: each turns the engine's result for one upload into a response.
-FORMATS: dict[str, Callable[[str, Any], Any]] = {
-    "json": lambda name, result: JSONResponse({"image": name, "results": [line.to_dict() for line in result.lines]}),
+#: Answer formats of POST /ocr, with their media types: JSON (the CLI's jsonl record), the CLI's text formats,
+#: hOCR and a searchable PDF.
+FORMATS: dict[str, str] = {
+    "json": "application/json",
+    "text": "text/plain; charset=utf-8",
+    "tsv": "text/tab-separated-values; charset=utf-8",
+    "markdown": "text/markdown; charset=utf-8",
+    "hocr": "application/xhtml+xml; charset=utf-8",
+    "pdf": "application/pdf",
 }
+
+
+def _json_answer(name: str, document: Document) -> dict[str, Any]:
+    """One image: the CLI's jsonl record. A document (PDF, multi-page TIFF): its pages' records under `pages`."""
+
+    def results(page: Page) -> list[dict[str, Any]]:
+        return [line.to_dict() for line in page.lines]
+
+    if len(document.pages) == 1 and document.pages[0].page_count is None:
+        return {"image": name, "results": results(document.pages[0])}
+    return {"image": name, "pages": [{"page": page.index + 1, "results": results(page)} for page in document.pages]}
+
+
+def _answer(fmt: str, name: str, document: Document, images: list[np.ndarray]) -> Response:
+    if fmt == "json":
+        return JSONResponse(_json_answer(name, document))
+    if fmt == "pdf":
+        buffer = io.BytesIO()
+        write_pdf(document, images, buffer)
+        return Response(buffer.getvalue(), media_type=FORMATS[fmt])
+    renderers = {"text": render_text, "tsv": render_tsv, "markdown": render_markdown, "hocr": render_hocr}
+    return Response(renderers[fmt](document), media_type=FORMATS[fmt])
 
 
 def _model_info(name: str | None) -> dict[str, Any] | None:
@@ -149,7 +190,6 @@ def create_app(engine: Any = None, limits: ServeLimits | None = None) -> FastAPI
     elif not hasattr(engine, "run") and callable(engine):
         engine = engine()
     lock = threading.Lock()
-    run_parameters = set(inspect.signature(engine.run).parameters)
 
     app = FastAPI(
         title="ptocr",
@@ -163,36 +203,50 @@ def create_app(engine: Any = None, limits: ServeLimits | None = None) -> FastAPI
     async def refused(_request: Request, exc: RequestError) -> JSONResponse:
         return error_response(exc.status, exc.kind, exc.message)
 
-    def recognise(image: Any, options: dict[str, Any]) -> Any:
+    def recognise(images: list[np.ndarray], words: bool) -> list[Any]:
         with lock:
-            return engine.run(image, **options)
+            return [engine.run(image, words=words) if words else engine.run(image) for image in images]
 
     @app.post(
         "/ocr",
-        summary="Read the text in one image",
+        summary="Read the text in one image, or in the pages of a PDF or TIFF",
         openapi_extra={"requestBody": _REQUEST_BODY},
-        responses={400: {"description": "undecodable image, too many pixels, or a bad option"},
+        responses={400: {"description": "undecodable image, too many pixels or pages, or a bad option"},
                    413: {"description": "upload larger than the limit"}},
     )  # fmt: skip
     async def ocr(
         request: Request,
         format: str = Query("json", description=f"answer format: {', '.join(FORMATS)}"),
-        words: bool = Query(False, description="word boxes too, where the engine gives them"),
-        pages: str | None = Query(None, description="pages of a multi-page file, where the engine reads them"),
+        words: bool = Query(False, description="word boxes too (each line gains `words`)"),
+        pages: str | None = Query(None, description="pages of a PDF or multi-page TIFF to read, e.g. 1-3,5"),
+        dpi: int = Query(DEFAULT_DPI, ge=36, le=600, description="resolution PDF pages are rendered at"),
     ) -> Any:
         if format not in FORMATS:
             raise RequestError(400, "bad_option", f"unknown format {format!r}; formats: {', '.join(FORMATS)}")
-        options = _engine_options(run_parameters, words=words, pages=pages)
+        if pages is not None:
+            try:
+                parse_pages(pages)
+            except ValueError as exc:
+                raise RequestError(400, "bad_option", f"pages={pages!r}: {exc}") from exc
         name, data = await _read_upload(request)
         try:
-            image = load_image(data, max_pixels=limits.max_pixels)
+            page_images = await run_in_threadpool(_decode_pages, data, pages, dpi, limits)
         except ImageDecodeError as exc:
             raise RequestError(400, "image_decode_error", str(exc).replace(f"<{len(data)} bytes>", name)) from exc
+        images = [page.image for page in page_images]
         try:
-            result = await run_in_threadpool(recognise, image, options)
+            results = await run_in_threadpool(recognise, images, words)
         except PtocrError as exc:
             raise RequestError(500, type(exc).__name__, str(exc)) from exc
-        return FORMATS[format](name, result)
+        paged = data.startswith(b"%PDF-") or any(page.page_count > 1 for page in page_images)
+        document = Document(
+            pages=tuple(
+                result.to_page(index=page.index, source=name, page_count=page.page_count if paged else None)
+                for page, result in zip(page_images, results, strict=True)
+            ),
+            source=name,
+        )
+        return _answer(format, name, document, images)
 
     @app.get("/health", summary="Whether the server is up, with its models loaded")
     async def health() -> dict[str, str]:
@@ -215,17 +269,14 @@ def _version() -> str:
     return __version__
 
 
-def _engine_options(run_parameters: set[str], **requested: Any) -> dict[str, Any]:
-    """The options asked for, each passed to the engine's `run` when it takes it; a 400 for one it does not
-    (a default value, False or None, is simply not passed)."""
-    options = {}
-    for name, value in requested.items():
-        if value in (None, False):
-            continue
-        if name not in run_parameters:
-            raise RequestError(400, "bad_option", f"{name}= is not supported by this server's OCR engine")
-        options[name] = value
-    return options
+def _decode_pages(data: bytes, pages: str | None, dpi: int, limits: ServeLimits) -> list[PageImage]:
+    """The upload's pages (one for an image), refused past the pixel or page limit before any is rendered."""
+    decoded = []
+    for page in iter_pages(data, pages=pages, dpi=dpi, max_pixels=limits.max_pixels):
+        if len(decoded) == limits.max_pages:
+            raise ImageDecodeError(f"<{len(data)} bytes> has more than {limits.max_pages} pages: choose some (pages=)")
+        decoded.append(page)
+    return decoded
 
 
 async def _read_upload(request: Request) -> tuple[str, bytes]:

@@ -15,7 +15,17 @@ from ptocr.pipeline.db_postprocess import (
     reading_order,
     sort_boxes,
 )
-from ptocr.pipeline.image_io import IMAGE_SUFFIXES, MAX_IMAGE_PIXELS, ImageInput, find_images, load_image
+from ptocr.pipeline.image_io import (
+    IMAGE_SUFFIXES,
+    MAX_IMAGE_PIXELS,
+    ImageInput,
+    PageImage,
+    find_images,
+    iter_pages,
+    load_image,
+    load_pages,
+    parse_pages,
+)
 from ptocr.pipeline.preprocess import (
     DetShape,
     aspect_ratio_order,
@@ -42,6 +52,7 @@ __all__ = [
     "OCRResult",
     "OCRSettings",
     "OCRSystem",
+    "PageImage",
     "RecSettings",
     "TextLine",
     "aspect_ratio_order",
@@ -50,8 +61,11 @@ __all__ = [
     "det_resize_target",
     "filter_det_boxes",
     "find_images",
+    "iter_pages",
     "load_image",
+    "load_pages",
     "order_points_clockwise",
+    "parse_pages",
     "preprocess_det",
     "reading_order",
     "rec_batch_width",

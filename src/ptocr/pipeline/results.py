@@ -161,9 +161,9 @@ class OCRResult:
         """JSON text, non-ASCII characters kept as they are."""
         return json.dumps(self.to_dict(), ensure_ascii=False, indent=indent)
 
-    def to_page(self, index: int = 0, source: str | None = None) -> Page:
+    def to_page(self, index: int = 0, source: str | None = None, page_count: int | None = None) -> Page:
         """This result as page ``index`` (0-based) of a :class:`Document`; ``source`` names where it came from
-        (a path, ``"scan.pdf"``…)."""
+        (a path, ``"scan.pdf"``…), ``page_count`` how many pages that source has when it is a document."""
         return Page(
             index=index,
             width=self.image_width,
@@ -171,6 +171,7 @@ class OCRResult:
             lines=self.lines,
             source=source,
             timings=self.timings,
+            page_count=page_count,
         )
 
 
@@ -185,6 +186,8 @@ class Page:
     lines: tuple[TextLine, ...]
     source: str | None = None
     timings: Mapping[str, float] = field(default_factory=dict, compare=False)
+    #: The number of pages of ``source`` when it is a document (a PDF, a multi-page TIFF); None for an image.
+    page_count: int | None = None
 
     def __post_init__(self) -> None:
         for name in ("index", "width", "height"):
@@ -192,6 +195,10 @@ class Page:
             if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 0:
                 raise ValueError(f"a page's {name} must be a non-negative int, got {value!r}")
             object.__setattr__(self, name, int(value))
+        if self.page_count is not None and (
+            isinstance(self.page_count, bool) or not isinstance(self.page_count, int) or self.page_count <= self.index
+        ):
+            raise ValueError(f"page_count must be an int above the index {self.index}, got {self.page_count!r}")
         object.__setattr__(self, "lines", tuple(self.lines))
         object.__setattr__(self, "timings", MappingProxyType(dict(self.timings)))
 
@@ -208,6 +215,8 @@ class Page:
             "source": self.source,
             "lines": [line.to_dict(include_angle=True) for line in self.lines],
         }
+        if self.page_count is not None:
+            data["page_count"] = self.page_count
         if self.timings:
             data["timings"] = {name: float(seconds) for name, seconds in self.timings.items()}
         return data
@@ -221,6 +230,7 @@ class Page:
             lines=tuple(TextLine.from_dict(line) for line in data["lines"]),
             source=data.get("source"),
             timings=data.get("timings", {}),
+            page_count=data.get("page_count"),
         )
 
 

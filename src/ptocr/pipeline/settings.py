@@ -105,6 +105,11 @@ class DetSettings:
     - ``reading_order``: sorted_boxes' pass over the (y, x)-sorted boxes. "insertion" (2.x): a box moves left
       past every same-line predecessor further right. "single_pass" (1.x, and 2.x before 2.6): one pass of
       adjacent swaps.
+
+    ``pad_to_aspect`` (not a PaddleOCR setting; None, the default, keeps PaddleOCR's behaviour): an image wider
+    than this aspect ratio (or taller, for a vertical strip) is padded at the bottom (right) with its background
+    colour before detection, so single-line strips are not squeezed by DB's resize (`ptocr.pipeline.det_view`;
+    the measured effect is in the README's "Inputs" section). Boxes stay in the image's own coordinates.
     """
 
     limit_side_len: int = 960
@@ -123,6 +128,7 @@ class DetSettings:
     strict_box_thresh: bool = False
     corner_order: CornerOrder = "sum_diff"
     reading_order: ReadingOrder = "insertion"
+    pad_to_aspect: float | None = None
 
     def __post_init__(self) -> None:
         owner = type(self).__name__
@@ -147,6 +153,11 @@ class DetSettings:
         _require_bool(owner, "strict_box_thresh", self.strict_box_thresh)
         _require_choice(owner, "corner_order", self.corner_order, _CORNER_ORDERS)
         _require_choice(owner, "reading_order", self.reading_order, _READING_ORDERS)
+        aspect = self.pad_to_aspect
+        if aspect is not None and (
+            isinstance(aspect, bool) or not isinstance(aspect, (int, float)) or not 1.0 <= aspect < math.inf
+        ):
+            raise ValueError(f"{owner}.pad_to_aspect must be None or a finite number >= 1, got {aspect!r}")
 
 
 @dataclass(frozen=True)

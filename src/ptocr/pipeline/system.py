@@ -14,7 +14,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import cv2
 import numpy as np
@@ -23,7 +23,8 @@ import torch
 from ptocr.pipeline.crop import rotate_crop
 from ptocr.pipeline.ctc import CharSteps, CTCDecoder
 from ptocr.pipeline.db_postprocess import DBPostProcessor, filter_det_boxes, sort_boxes
-from ptocr.pipeline.image_io import ImageInput, load_image
+from ptocr.pipeline.det_view import DetectionView, detection_view
+from ptocr.pipeline.image_io import DEFAULT_DPI, MAX_IMAGE_PIXELS, ImageInput, iter_pages, load_image
 from ptocr.pipeline.preprocess import (
     DetShape,
     aspect_ratio_order,
@@ -62,6 +63,10 @@ _CPU_CALL_BOUNDS = _CallBounds(crops=12, rec_columns=12 * 320)
 _ACCELERATOR_CALL_BOUNDS = _CallBounds(crops=24, rec_columns=48 * 320)
 # A chunk of `run_many` also ends once its decoded images hold this many pixels (about 48 MB as BGR).
 _MANY_MAX_PIXELS = 16_000_000
+#: Larger images are detected on a downscaled copy (or refused): 50 MP, a 8660×5770 photo, is beyond any camera
+#: page people OCR, and the full-resolution detector input of such a page would take gigabytes.
+DEFAULT_MAX_PIXELS = 50_000_000
+LargeImages = Literal["downscale", "refuse"]
 
 
 @dataclass(frozen=True)
@@ -125,6 +130,11 @@ class OCRSystem:
     list of characters after the blank. With ``collect_timings`` every result carries the seconds spent
     per stage: ``load``, ``det_pre``/``det_net``/``det_post``, ``crop``, ``cls_pre``/``cls_net``,
     ``rec_pre``/``rec_net``/``decode`` and ``total`` (``ptocr --profile`` sums them over a run).
+
+    Images of more than ``max_pixels`` pixels are, with ``large_images="downscale"``, detected on a copy shrunk
+    to that size (boxes scaled back, lines cropped from the full image), or with ``"refuse"`` rejected with an
+    ImageDecodeError. Either way an image above ``max(max_pixels, image_io.MAX_IMAGE_PIXELS)`` is refused
+    before it is decoded.
     """
 
     def __init__(
@@ -137,7 +147,16 @@ class OCRSystem:
         device: str | torch.device = "cpu",
         collect_timings: bool = False,
         threads: int | None = None,
+        max_pixels: int = DEFAULT_MAX_PIXELS,
+        large_images: LargeImages = "downscale",
     ) -> None:
+        if isinstance(max_pixels, bool) or not isinstance(max_pixels, int) or max_pixels < 1:
+            raise ValueError(f"max_pixels must be a positive int, got {max_pixels!r}")
+        if large_images not in ("downscale", "refuse"):
+            raise ValueError(f"large_images must be 'downscale' or 'refuse', got {large_images!r}")
+        self.max_pixels, self.large_images = max_pixels, large_images
+        # The pixel count above which an image is refused while it is read.
+        self._load_limit = max_pixels if large_images == "refuse" else max(max_pixels, MAX_IMAGE_PIXELS)
         self.settings = settings if settings is not None else OCRSettings()
         if self.settings.use_angle_cls and cls_net is None:
             raise ValueError("use_angle_cls is on but no cls_net was given; pass one or turn it off")
@@ -186,19 +205,23 @@ class OCRSystem:
 
     def detect(self, image: ImageInput) -> np.ndarray:
         """Text boxes of ``image``: float32 N×4×2, clockwise from top-left, in reading order."""
-        return self._detect_many([load_image(image)])[0]
+        return self._detect_many([self._load(image)])[0]
 
-    def _boxes(self, prob: np.ndarray, shape: DetShape, image: np.ndarray) -> np.ndarray:
-        """Boxes from one 1×H×W probability map, filtered and in reading order."""
+    def _load(self, image: ImageInput) -> np.ndarray:
+        return load_image(image, self._load_limit)
+
+    def _boxes(self, prob: np.ndarray, shape: DetShape, view: DetectionView, image: np.ndarray) -> np.ndarray:
+        """Boxes of ``image`` from the 1×H×W probability map of its detection view, filtered, in reading order."""
         with self._clock.stage("det_post"):
             boxes, _ = self.postprocessor(prob[None], shape)
             det = self.settings.det
-            boxes = filter_det_boxes(boxes, image.shape[0], image.shape[1], det.corner_order)
+            boxes = filter_det_boxes(boxes, view.content_height, view.content_width, det.corner_order)
+            boxes = view.to_page(boxes, image.shape[0], image.shape[1])
             return sort_boxes(boxes, det.reading_order)
 
     def crop(self, image: ImageInput, boxes: np.ndarray) -> list[np.ndarray]:
         """One upright crop per box (see :func:`rotate_crop`)."""
-        image = load_image(image)
+        image = self._load(image)
         with self._clock.stage("crop"):
             return [rotate_crop(image, box) for box in boxes]
 
@@ -297,7 +320,7 @@ class OCRSystem:
         (:mod:`ptocr.pipeline.words`; a little decoding work per line, the same texts and scores)."""
         started = self._start()
         with self._clock.stage("load"):
-            image = load_image(image)
+            image = self._load(image)
         boxes = self.detect(image)
         crops = self.crop(image, boxes)
         turned = None
@@ -377,7 +400,7 @@ class OCRSystem:
             pixels = 0
             for image in pending:
                 with self._clock.stage("load"):
-                    pages.append(load_image(image))
+                    pages.append(self._load(image))
                 pixels += pages[-1].shape[0] * pages[-1].shape[1]
                 if len(pages) == chunk_size or pixels >= _MANY_MAX_PIXELS:
                     break
@@ -400,7 +423,9 @@ class OCRSystem:
 
     def _detect_many(self, pages: list[np.ndarray]) -> list[np.ndarray]:
         with self._clock.stage("det_pre"):
-            inputs = [preprocess_det(page, self.settings.det) for page in pages]
+            downscale = self.max_pixels if self.large_images == "downscale" else None
+            views = [detection_view(page, downscale, self.settings.det.pad_to_aspect) for page in pages]
+            inputs = [preprocess_det(view.image, self.settings.det) for view in views]
         by_size: dict[tuple[int, ...], list[int]] = defaultdict(list)
         for index, (det_input, _) in enumerate(inputs):
             by_size[det_input.shape].append(index)
@@ -415,7 +440,10 @@ class OCRSystem:
             if probs.shape != expected and not (len(members) == 1 and probs.shape == expected[1:]):
                 raise ValueError(f"the detector returned shape {probs.shape}; expected {expected}")
             probs = probs.reshape(expected)
-            return [self._boxes(probs[row], inputs[index][1], pages[index]) for row, index in enumerate(members)]
+            return [
+                self._boxes(probs[row], inputs[index][1], views[index], pages[index])
+                for row, index in enumerate(members)
+            ]
 
         costs = [len(members) * float(np.prod(size)) for size, members in groups]
         for (_, members), group_boxes in zip(groups, self._side_by_side_map(detect_group, groups, costs), strict=True):
@@ -474,6 +502,20 @@ class OCRSystem:
             for (page, index), read in zip(group, decoded, strict=True):
                 results[page][index] = read
         return results
+
+    def read(
+        self,
+        source: ImageInput,
+        pages: str | Sequence[int] | None = None,
+        dpi: int = DEFAULT_DPI,
+        chunk_size: int = 8,
+        words: bool = False,
+    ) -> list[OCRResult]:
+        """One `OCRResult` per page of ``source`` (every page of a PDF or TIFF, or those ``pages`` selects:
+        ``"1-3,5"`` or 1-based numbers; PDF pages rendered at ``dpi``), read as `run_many` reads images. A single
+        image gives a list of one."""
+        documents = iter_pages(source, pages=pages, dpi=dpi, max_pixels=self._load_limit)
+        return list(self.run_many((page.image for page in documents), chunk_size, words=words))
 
     def __call__(self, image: ImageInput) -> list[TextLine]:
         """The kept lines of :meth:`run`, as a list."""

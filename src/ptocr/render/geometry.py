@@ -30,5 +30,7 @@ def page_name(document: Document, page: Page) -> str:
     holds several pages of that source."""
     if page.source is None:
         return f"page {page.index + 1}"
+    if page.page_count is not None:
+        return f"{page.source} (page {page.index + 1})"
     same_source = sum(1 for other in document.pages if other.source == page.source)
     return f"{page.source} (page {page.index + 1})" if same_source > 1 else page.source

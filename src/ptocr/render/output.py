@@ -14,6 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import IO, Any
 
+import cv2
 import numpy as np
 
 from ptocr.pipeline.results import Document, Page
@@ -37,8 +38,12 @@ def _json_default(value: Any) -> Any:
 
 
 def jsonl_record(page: Page) -> str:
-    """The jsonl contract: ``{"image": source, "results": [line.to_dict(), …]}`` (with ``words`` when present)."""
-    record = {"image": page.source, "results": [line.to_dict() for line in page.lines]}
+    """The jsonl contract: ``{"image": source, "results": [line.to_dict(), …]}`` (with ``words`` when present),
+    and ``"page": n`` after ``image`` for a page of a document."""
+    record: dict[str, Any] = {"image": page.source}
+    if page.page_count is not None:  # a page of a document: numbered from 1
+        record["page"] = page.index + 1
+    record["results"] = [line.to_dict() for line in page.lines]
     return json.dumps(record, ensure_ascii=False, default=_json_default)
 
 
@@ -80,6 +85,8 @@ class OutputSink:
         self.stream: IO[str] | None = stream if output is None else None
         self.target = output
         self.pages: list[Page] = []
+        #: Pixels of the kept pages that cannot be read again from their source (document pages), PNG-encoded.
+        self.images: dict[int, bytes] = {}
         self.written = 0
         if output is not None and is_folder_target(output):
             Path(output).mkdir(parents=True, exist_ok=True)
@@ -90,11 +97,15 @@ class OutputSink:
     def _out(self) -> IO[str]:
         return self.file or self.stream or sys.stdout
 
-    def add(self, page: Page) -> None:
-        """Writes (or, for whole-document formats going to one place, keeps) one page."""
+    def add(self, page: Page, image: np.ndarray | None = None) -> None:
+        """Writes (or, for whole-document formats going to one place, keeps) one page. ``image``: its pixels
+        when they cannot be loaded from ``page.source`` (a page of a PDF or TIFF)."""
         if self.folder is not None:
-            self._write_document(Document(pages=(page,), source=page.source), self.folder.next(page.source))
+            document = Document(pages=(page,), source=page.source)
+            self._write_document(document, self.folder.next(page.source), [image])
         elif self.fmt in ("hocr", "pdf"):
+            if self.fmt == "pdf" and image is not None:
+                self.images[len(self.pages)] = _encoded(image)
             self.pages.append(page)
         else:
             out = self._out()
@@ -112,9 +123,13 @@ class OutputSink:
             return render_tsv(document, header=self.written == 0, first_page=self.written + 1)
         return ("\n" if self.written else "") + render_markdown(document)
 
-    def _write_document(self, document: Document, path: Path) -> None:
+    def _pixels(self, page: Page, image: np.ndarray | None) -> np.ndarray:
+        return image if image is not None else self.load_image(page.source or "")
+
+    def _write_document(self, document: Document, path: Path, images: list[np.ndarray | None]) -> None:
         if self.fmt == "pdf":
-            write_pdf(document, [self.load_image(page.source or "") for page in document.pages], path)
+            pixels = [self._pixels(page, image) for page, image in zip(document.pages, images, strict=True)]
+            write_pdf(document, pixels, path)
             return
         with open(path, "w", encoding="utf-8") as handle:
             if self.fmt == "jsonl":
@@ -127,7 +142,8 @@ class OutputSink:
         """Writes the collected whole document (hOCR, PDF) and closes the output file."""
         try:
             if self.pages and self.fmt == "pdf":
-                self._write_document(Document(pages=tuple(self.pages)), Path(self.target or ""))
+                images = [_decoded(self.images[i]) if i in self.images else None for i in range(len(self.pages))]
+                self._write_document(Document(pages=tuple(self.pages)), Path(self.target or ""), images)
             elif self.fmt == "hocr" and self.folder is None and (self.pages or self.written == 0):
                 out = self._out()
                 out.write(render_hocr(Document(pages=tuple(self.pages))))
@@ -146,7 +162,21 @@ class VisWriter:
         self.load_image = load_image
         self.font: VisFont = find_font()
 
-    def add(self, page: Page) -> Path:
+    def add(self, page: Page, image: np.ndarray | None = None) -> Path:
+        """Draws one page (``image``: its pixels, when they cannot be loaded from its source)."""
         path = self.names.next(page.source)
-        draw_page(self.load_image(page.source or ""), page, self.font).save(path)
+        pixels = image if image is not None else self.load_image(page.source or "")
+        draw_page(pixels, page, self.font).save(path)
         return path
+
+
+def _encoded(image: np.ndarray) -> bytes:
+    # A document's pages are kept until its PDF is written: losslessly compressed, not as raw pixels.
+    ok, data = cv2.imencode(".png", image)
+    if not ok:
+        raise ValueError("cannot keep a page image for the PDF")
+    return data.tobytes()
+
+
+def _decoded(data: bytes) -> np.ndarray:
+    return cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
