@@ -144,7 +144,11 @@ def test_the_paddleocr_command_prints_its_log_lines(capsys, paddle: PaddleOCR, p
     messages = [line.split("] ppocr INFO: ", 1)[1] for line in lines]
     assert messages[0] == f"**********{folder / 'a.jpg'}**********"
     assert messages[-1] == f"**********{folder / 'b.png'}**********"
-    assert [ast.literal_eval(message) for message in messages[1:-1]] == paddle.ocr(str(page), cls=True)[0]
+    printed = [ast.literal_eval(message) for message in messages[1:-1]]
+    expected = paddle.ocr(str(page), cls=True)[0]
+    # Boxes and texts exactly; scores to float32 noise (the two engines may run on different thread counts).
+    assert [(box, text) for box, (text, _) in printed] == [(box, text) for box, (text, _) in expected]
+    assert np.allclose([score for _, (_, score) in printed], [score for _, (_, score) in expected], atol=1e-4)
     assert "ppocr ERROR: error in loading image:" in err and "b.png" in err
     assert compat.main(["--image_dir", str(tmp_path / "none")]) == 1
     assert "no images find in" in capsys.readouterr().err

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+import pypdfium2 as pdfium
 import pytest
 from PIL import Image
 
@@ -382,6 +383,16 @@ def test_cli_pages_glob_and_records(
     assert "no files matching '*.bmp'" in capsys.readouterr().err
     assert cli.main([str(folder), "--pages", "2-1"]) == 2
     assert "comes before" in capsys.readouterr().err
+    # A document's pages reach the whole-document formats and --vis with their own pixels.
+    out_pdf, vis = tmp_path / "out.pdf", tmp_path / "vis"
+    assert cli.main([str(folder / "doc.pdf"), "--format", "pdf", "-o", str(out_pdf), "--vis", str(vis), "-q"]) == 0
+    reread = pdfium.PdfDocument(str(out_pdf))
+    texts = [squash(reread[index].get_textpage().get_text_range()) for index in range(len(reread))]
+    reread.close()
+    assert texts == ["helloworld2024", "secondpage77"]
+    assert sorted(p.name for p in vis.iterdir()) == ["doc.png", "doc_2.png"]
+    assert cli.main([str(folder / "doc.pdf"), "--format", "hocr", "-q"]) == 0
+    assert capsys.readouterr().out.count('class="ocr_page"') == 2
     (folder / "broken.pdf").write_bytes(b"%PDF-1.7 truncated")
     assert cli.main([str(folder / "broken.pdf"), str(folder / "plain.png")]) == 1
     out, err = capsys.readouterr()

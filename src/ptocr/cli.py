@@ -468,9 +468,12 @@ class _Outputs:
                 self.progress = tqdm(total=total, unit="page", file=sys.stderr, dynamic_ncols=True)
 
     def add(self, item: _Item, result: Any) -> None:
-        page = result.to_page(
-            index=0 if item.number is None else item.number - 1, source=item.path, page_count=item.count
-        )
+        from .pipeline.results import Page
+
+        page = Page(
+            index=0 if item.number is None else item.number - 1, width=result.image_width,
+            height=result.image_height, lines=result.lines, source=item.path, page_count=item.count,
+        )  # fmt: skip
         image = item.source if item.count is not None else None  # a document page: its pixels are here
         try:
             self.sink.add(page, image)
