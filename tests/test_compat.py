@@ -10,6 +10,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
+from PIL import Image
 
 import ptocr
 from ptocr import compat
@@ -91,6 +92,20 @@ def test_transparency_inversion_and_binarisation(paddle: PaddleOCR) -> None:
     assert inverted == "PAIN"
     binary = compat._prepare(word, inv=False, bin=True)
     assert set(np.unique(binary).tolist()) <= {0, 255}
+
+
+def test_a_pdf_gives_one_entry_per_page(paddle: PaddleOCR, page: Path, tmp_path: Path, monkeypatch) -> None:
+    picture = Image.open(page).convert("RGB")
+    pdf = tmp_path / "two.pdf"
+    picture.save(pdf, "PDF", resolution=72.0, save_all=True, append_images=[picture.rotate(180)])
+    pages = paddle.ocr(str(pdf))
+    assert len(pages) == 2 and all(entry for entry in pages)
+    single = paddle.ocr(str(page))[0]
+    assert {text for _, (text, _) in single} & {text for _, (text, _) in pages[0]}
+    monkeypatch.setattr(paddle, "page_num", 1)  # PaddleOCR(page_num=1): the first page only
+    assert len(paddle.ocr(str(pdf))) == 1
+    with pytest.raises(UnsupportedOptionError, match="page_num"):
+        PaddleOCR(page_num=-1)
 
 
 def test_cls_without_the_classifier_warns() -> None:

@@ -27,7 +27,7 @@ import cv2
 import numpy as np
 
 from .errors import ImageDecodeError, PtocrError, UnsupportedOptionError
-from .pipeline.image_io import IMAGE_SUFFIXES, load_image
+from .pipeline.image_io import IMAGE_SUFFIXES, iter_pages, load_image, load_pages
 from .zoo import choose_models, get_record
 from .zoo.selection import DEFAULT_VERSION
 
@@ -39,7 +39,7 @@ IGNORED_OPTIONS = frozenset({
     "show_log", "enable_mkldnn", "use_tensorrt", "min_subgraph_size", "ir_optim", "gpu_mem", "use_xpu",
     "use_npu", "use_mlu", "warmup", "benchmark", "save_log_path", "use_mp", "total_process_num", "process_id",
     "max_batch_size", "save_crop_res", "crop_res_save_dir", "draw_img_save_dir", "vis_font_path",
-    "use_pdserving", "image_dir", "det", "rec", "type", "output", "page_num", "max_text_length", "cls_batch_num",
+    "use_pdserving", "image_dir", "det", "rec", "type", "output", "max_text_length", "cls_batch_num",
     "binarize", "invert", "alphacolor", "savefile", "layout", "table", "ocr", "recovery", "use_visual_backbone",
     "e2e_algorithm", "sr_image_shape", "sr_batch_num", "shape_info_filename", "onnx_providers", "onnx_sess_options",
 })  # fmt: skip
@@ -80,7 +80,7 @@ _MODEL_OPTIONS = frozenset({
 
 def supported_options() -> list[str]:
     """Every keyword `PaddleOCR` accepts, sorted."""
-    return sorted({*_MODEL_OPTIONS, *_settings_options(), *FIXED_OPTIONS, *IGNORED_OPTIONS})
+    return sorted({*_MODEL_OPTIONS, *_settings_options(), *FIXED_OPTIONS, *IGNORED_OPTIONS, "page_num"})
 
 
 def _check_options(kwargs: dict[str, Any]) -> None:
@@ -146,6 +146,9 @@ class PaddleOCR:
             settings_for(get_record(chosen.det), rec_record, get_record(cls_name) if cls_name else None), kwargs
         )
         self.drop_score = settings.drop_score
+        self.page_num = int(kwargs.get("page_num", 0))
+        if self.page_num < 0:
+            raise UnsupportedOptionError(f"page_num must be >= 0 (0: every page), got {self.page_num}")
         self.engine = OCR(
             det_model=chosen.det,
             rec_model=chosen.rec,
@@ -204,6 +207,9 @@ class PaddleOCR:
         - rec only (``det=False``): the whole image is one text line: ``[[(text, score)]]``; a list of images
           gives one such entry per image; with ``rec=False`` too, the classifier's ``[[label, score]]`` instead.
 
+        A PDF file gives one entry per page (its first ``page_num`` pages; 0, the default, all), rendered at 144
+        dpi, or 72 dpi where that keeps a side under 2000 px, as PaddleOCR renders them.
+
         ``cls`` uses the angle classifier when the object was built with ``use_angle_cls=True`` (else a
         warning, as PaddleOCR logs). ``alpha_color`` (R, G, B) fills transparent pixels, ``inv`` inverts the
         image and ``bin`` binarises it (Otsu), in this order, as PaddleOCR does.
@@ -216,8 +222,12 @@ class PaddleOCR:
                 "Since the angle classifier is not initialized, it will not be used during the forward process",
                 stacklevel=2,
             )
-        pages = img if isinstance(img, list) else [img]
-        images = [_prepare(_read(page, alpha_color), inv, bin) for page in pages]
+        pdf_pages = None if isinstance(img, list) else _pdf_pages(img, self.page_num)
+        if pdf_pages is not None:
+            images = [_prepare(page, inv, bin) for page in pdf_pages]
+        else:
+            sources = img if isinstance(img, list) else [img]
+            images = [_prepare(_read(source, alpha_color), inv, bin) for source in sources]
         if det and rec:
             return [self._page(image, use_cls) for image in images]
         if det:
@@ -247,6 +257,27 @@ def _has_alpha_channel(data: bytes) -> bool:
     """Whether encoded ``data`` is of a format that can carry transparency (PNG, WebP, TIFF)."""
     return data[:8] == b"\x89PNG\r\n\x1a\n" or (data[:4] == b"RIFF" and data[8:12] == b"WEBP") or data[:4] in (
         b"II*\x00", b"MM\x00*")  # fmt: skip
+
+
+#: PaddleOCR renders PDF pages at zoom 2 (144 dpi), or at zoom 1 (72 dpi) when zoom 2 makes a side over 2000 px.
+_PDF_DPI, _PDF_SMALL_DPI, _PDF_MAX_SIDE = 144, 72, 2000
+
+
+def _pdf_pages(source: Any, page_num: int) -> list[np.ndarray] | None:
+    """The first ``page_num`` pages (0: all) of a PDF file, rendered as PaddleOCR 2.7 does; None for other inputs."""
+    if not isinstance(source, (str, os.PathLike)) or not Path(source).is_file():
+        return None
+    with open(source, "rb") as handle:
+        if handle.read(5) != b"%PDF-":
+            return None
+    chosen = f"1-{page_num}" if page_num else None
+    pages = []
+    for page in iter_pages(source, pages=chosen, dpi=_PDF_DPI):
+        image = page.image
+        if max(image.shape[:2]) > _PDF_MAX_SIDE:
+            image = load_pages(source, pages=[page.number], dpi=_PDF_SMALL_DPI)[0].image
+        pages.append(image)
+    return pages
 
 
 def _read(source: Any, alpha_color: Sequence[int]) -> np.ndarray:
