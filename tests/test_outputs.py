@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -232,3 +233,13 @@ def test_cli_failed_inputs_with_the_new_formats(shared_engine, paths, tmp_path, 
     assert code == 1 and err.count("ptocr: error:") == 1 and out.startswith("level\tpage_num")
     assert cli.main([paths[0], "--format", "pdf"]) == 2  # a PDF needs -o
     assert "give -o FILE.pdf" in capsys.readouterr().err
+
+
+def test_a_progress_bar_only_on_a_terminal_and_without_quiet(shared_engine, paths, capsys, monkeypatch) -> None:
+    assert cli.main([*paths, "--format", "text"]) == 0
+    assert capsys.readouterr().err == ""  # stderr is not a terminal here: no bar
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True)
+    assert cli.main([*paths, "--format", "text"]) == 0
+    assert "2/2" in capsys.readouterr().err  # tqdm's count of pages read
+    assert cli.main([*paths, "--format", "text", "-q"]) == 0
+    assert capsys.readouterr().err == ""
