@@ -9,6 +9,7 @@ selects those commands, so an image or folder literally named so is passed as ``
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
 from collections.abc import Iterator, Mapping, Sequence
@@ -42,6 +43,7 @@ exit status: 0 all images read; 1 some input or model failed (one `ptocr: error:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line ``argv`` (default ``sys.argv[1:]``); the exit status."""
     args = list(sys.argv[1:] if argv is None else argv)
+    _printable_streams()
     try:
         if args[:1] == ["models"]:
             return _models(args[1:])
@@ -63,6 +65,16 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _error(message: str) -> None:
     print(f"ptocr: error: {message}", file=sys.stderr, flush=True)
+
+
+def _printable_streams() -> None:
+    """Lets stdout and stderr print any file name: one that is not valid UTF-8 reaches Python as surrogate
+    escapes, which a strict encoder refuses; they print as ``\\udcff`` instead of ending the run."""
+    for stream in (sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None:
+            with contextlib.suppress(ValueError, OSError):  # a stream that cannot change now: left as it is
+                reconfigure(errors="backslashreplace")
 
 
 def _silence_stdout() -> None:
@@ -109,6 +121,14 @@ def _ocr_parser() -> argparse.ArgumentParser:
         "--refuse-large", action="store_true",
         help="refuse images of more than --max-pixels pixels (an error for that image) instead of downscaling",
     )
+    parser.add_argument(
+        "--max-image-pixels", type=_positive, default=None, metavar="N",
+        help="images (and PDF pages at --dpi) of more pixels are refused before they are decoded (default 268435456)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--max-bytes", type=_positive, default=None, metavar="N",
+        help="input files (and URL bodies) larger than N bytes are refused before they are read (default 268435456)",
+    )  # fmt: skip
     parser.add_argument(
         "--pad-to-aspect", type=_aspect, default=None, metavar="R",
         help="pad images wider (or taller) than R:1 with their background colour before detection: helps "
@@ -285,7 +305,9 @@ def _ocr(argv: list[str]) -> int:
                     _error(str(exc))
                     return 1
             try:
-                for item in _pages_of(path, args):
+                # The engine's input policy (a test's stand-in engine may have none: the defaults then).
+                limits = getattr(getattr(engine, "system", None), "input_limits", None)
+                for item in _pages_of(path, args, limits):
                     batch.append(item)
                     if len(batch) >= args.batch and (status := flush()) is not None:
                         return status
@@ -352,6 +374,10 @@ def _input_options(args: argparse.Namespace) -> dict[str, Any]:
         options["max_pixels"] = args.max_pixels
     if args.refuse_large:
         options["large_images"] = "refuse"
+    if args.max_image_pixels is not None:
+        options["max_image_pixels"] = args.max_image_pixels
+    if args.max_bytes is not None:
+        options["max_bytes"] = args.max_bytes
     if args.pad_to_aspect is not None:
         options["pad_to_aspect"] = args.pad_to_aspect
     return options
@@ -395,23 +421,19 @@ class _Item:
         return self.path if self.number is None else f"{self.path} (page {self.number})"
 
 
-def _pages_of(path: str, args: argparse.Namespace) -> Iterator[_Item]:
+def _pages_of(path: str, args: argparse.Namespace, limits: Any) -> Iterator[_Item]:
     """What the engine reads for ``path``: the path itself for an image, a decoded page per selected page of a
-    PDF (each numbered) or TIFF (numbered when it has several pages, so one-page TIFFs print as before)."""
-    try:
-        with open(path, "rb") as handle:
-            magic = handle.read(5)
-    except OSError:  # a URL, or unreadable: the engine says why
-        magic = b""
+    PDF (each numbered) or TIFF (numbered when it has several pages, so one-page TIFFs print as before).
+    ``limits``: the engine's input policy (`image_io.InputLimits`), which documents are read under too."""
+    from .pipeline.image_io import iter_pages, sniff_file
+
+    # A regular file's first bytes, opened without blocking; b"" for a URL, a FIFO, a device or an unreadable
+    # file, which the engine then refuses with the reason.
+    magic = sniff_file(path, 5)
     if not magic.startswith(_PAGED_MAGIC):
         yield _Item(path, None, None, path)
         return
-    from .pipeline.image_io import MAX_IMAGE_PIXELS, iter_pages
-    from .pipeline.system import DEFAULT_MAX_PIXELS
-
-    limit = args.max_pixels or DEFAULT_MAX_PIXELS
-    limit = limit if args.refuse_large else max(limit, MAX_IMAGE_PIXELS)
-    for page in iter_pages(path, pages=args.pages, dpi=args.dpi, max_pixels=limit):
+    for page in iter_pages(path, pages=args.pages, dpi=args.dpi, limits=limits):
         if magic.startswith(_PAGED_MAGIC[0]) or page.page_count > 1:
             yield _Item(path, page.number, page.page_count, page.image)
         else:
@@ -716,6 +738,8 @@ def _serve(argv: list[str]) -> int:
         return 1
     # The server refuses images over its pixel limit before decoding them; the engine keeps the same limit.
     args.profile, args.refuse_large, args.pad_to_aspect = False, True, None
+    # The engine's own input limits are the service's: an upload is never larger than its request body.
+    args.max_image_pixels, args.max_bytes = None, int(args.max_upload_mb * 2**20)
     try:
         engine = _make_engine(args)
     except (PtocrError, OSError) as exc:

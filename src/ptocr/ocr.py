@@ -14,7 +14,7 @@ from .errors import WeightsMismatchError
 from .factory import create_model
 from .models.fusion import fuse_for_inference
 from .pipeline.ctc import CTCDecoder
-from .pipeline.image_io import DEFAULT_DPI, ImageInput, load_image
+from .pipeline.image_io import DEFAULT_DPI, MAX_IMAGE_PIXELS, MAX_INPUT_BYTES, MAX_PAGES, ImageInput, load_image
 from .pipeline.results import OCRResult, TextLine
 from .pipeline.settings import OCRSettings, generation_settings
 from .pipeline.system import DEFAULT_MAX_PIXELS, LargeImages, OCRSystem
@@ -109,8 +109,12 @@ class OCR:
     (`ptocr.pipeline.threads`), an int exactly that many. `collect_timings`: results carry the seconds spent
     per stage (`OCRResult.timings`). `max_pixels` (default 50 MP): larger images are detected on a copy downscaled
     to that size, boxes mapped back to the full image (`large_images="downscale"`), or refused with an
-    ImageDecodeError (`large_images="refuse"`). `pad_to_aspect`, when given, sets `DetSettings.pad_to_aspect`:
-    strips wider (or taller) than that ratio are padded before detection (off by default, as in PaddleOCR).
+    ImageDecodeError before decoding (`large_images="refuse"`). The input policy (README "Inputs"): with
+    "downscale", images of more than `max_image_pixels` (default 2**28) are refused before they are decoded;
+    encoded inputs of more than `max_bytes` (default 256 MiB) before they are read whole; documents with more
+    than `max_pages` pages to read (default 1000) before any is rendered. `pad_to_aspect`, when given, sets
+    `DetSettings.pad_to_aspect`: strips wider (or taller) than that ratio are padded before detection (off by
+    default, as in PaddleOCR).
 
     Inputs (README "Inputs"): paths, folders' files, bytes, file objects, http(s) URLs, numpy arrays, PIL
     images; `read` gives one result per page of a PDF or multi-page TIFF, the other methods read the first page.
@@ -137,6 +141,9 @@ class OCR:
         max_pixels: int = DEFAULT_MAX_PIXELS,
         large_images: LargeImages = "downscale",
         pad_to_aspect: float | None = None,
+        max_image_pixels: int = MAX_IMAGE_PIXELS,
+        max_bytes: int = MAX_INPUT_BYTES,
+        max_pages: int = MAX_PAGES,
     ) -> None:
         if preset is not None:
             if lang is not None or version is not None:
@@ -181,6 +188,9 @@ class OCR:
             collect_timings=collect_timings,
             max_pixels=max_pixels,
             large_images=large_images,
+            max_image_pixels=max_image_pixels,
+            max_bytes=max_bytes,
+            max_pages=max_pages,
         )
 
     def __call__(self, image: ImageInput) -> list[TextLine]:

@@ -34,7 +34,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 from .errors import ImageDecodeError, PtocrError
-from .pipeline.image_io import DEFAULT_DPI, PageImage, iter_pages, parse_pages
+from .pipeline.image_io import DEFAULT_DPI, InputLimits, PageImage, iter_pages, parse_pages
 from .pipeline.results import Document, Page
 from .render.hocr import render_hocr
 from .render.markdown import render_markdown
@@ -271,8 +271,15 @@ def _version() -> str:
 
 def _decode_pages(data: bytes, pages: str | None, dpi: int, limits: ServeLimits) -> list[PageImage]:
     """The upload's pages (one for an image), refused past the pixel or page limit before any is rendered."""
+    # The library's input policy with the service's limits, each refusal naming the server's setting. The upload
+    # limit is the service's max_bytes: a body within it holds at most as many image bytes (base64 fewer).
+    policy = InputLimits(
+        max_bytes=limits.max_upload_bytes, max_pixels=limits.max_pixels, max_pages=limits.max_pages,
+        bytes_advice="the server's limit: ptocr serve --max-upload-mb", pixels_advice="the server's limit: ptocr "
+        "serve --max-pixels", pages_advice="choose some with pages=, or ptocr serve --max-pages raises the limit",
+    )  # fmt: skip
     decoded = []
-    for page in iter_pages(data, pages=pages, dpi=dpi, max_pixels=limits.max_pixels):
+    for page in iter_pages(data, pages=pages, dpi=dpi, limits=policy):
         if len(decoded) == limits.max_pages:
             raise ImageDecodeError(f"<{len(data)} bytes> has more than {limits.max_pages} pages: choose some (pages=)")
         decoded.append(page)

@@ -17,14 +17,26 @@ and documents have pages: every page of a multi-page TIFF, the first frame of a 
 PDF rendered with pypdfium2 at ``dpi`` (`iter_pages`). `load_image` returns the first page of any of them.
 
 Every failure becomes an :class:`~ptocr.errors.ImageDecodeError` with a one-line message naming the input.
+
+The input policy (`InputLimits`), the same for every kind of input: an encoded input (file, bytes, file object,
+URL body) of more than ``max_bytes`` is refused before it is held whole (a file from its size, a stream as it
+arrives); only regular files are opened (a FIFO or a device is refused at once, never read); every format's
+size is read from its header by ptocr itself (`ptocr.pipeline.image_header`) and a page of more than
+``max_pixels`` pixels is refused before any decoder runs (a PDF page from its size × dpi, before rendering);
+a document yields at most ``max_pages`` pages. Decoders' own messages on stderr (libpng, libjpeg, libtiff,
+OpenCV) are silenced while they run: the ImageDecodeError says what went wrong.
 """
 
 from __future__ import annotations
 
+import contextlib
 import io
 import math
 import os
 import re
+import stat
+import sys
+import threading
 import urllib.error
 import urllib.request
 import warnings
@@ -38,6 +50,7 @@ import numpy as np
 from PIL import Image, ImageOps
 
 from ptocr.errors import ImageDecodeError
+from ptocr.pipeline.image_header import probe
 
 
 class Readable(Protocol):
@@ -48,8 +61,15 @@ class Readable(Protocol):
 
 ImageInput = str | os.PathLike[str] | bytes | bytearray | memoryview | np.ndarray | Image.Image | Readable
 
-#: Refused before decoding whatever the caller asks: 2**28 pixels is already ~800 MB as BGR uint8.
+#: Pages of more pixels are refused before decoding (unless the caller raises it): 2**28 pixels (16384²) is
+#: already 800 MB as BGR uint8 and several times that while a pipeline works on it.
 MAX_IMAGE_PIXELS: int = 2**28
+#: Encoded inputs of more bytes are refused before they are read whole. 256 MiB holds any real scan (an
+#: uncompressed 600 dpi A4 colour page is ~100 MB, a compressed one a few MB) with room for multi-page TIFFs and
+#: PDFs, while bounding what one input can make ptocr hold: the bytes, then the decoded page beside them.
+MAX_INPUT_BYTES: int = 256 * 2**20
+#: A document (PDF, TIFF) yields at most this many pages per input; more is refused before any is decoded.
+MAX_PAGES: int = 1000
 #: File suffixes a folder is searched for (an image named explicitly is read whatever its suffix).
 IMAGE_SUFFIXES = frozenset({".bmp", ".dib", ".jpe", ".jpeg", ".jpg", ".png", ".tif", ".tiff", ".webp"})
 #: What ``ptocr FOLDER`` reads by default: the image suffixes, PDFs and GIFs.
@@ -58,8 +78,9 @@ DOCUMENT_SUFFIXES = IMAGE_SUFFIXES | {".pdf", ".gif"}
 DEFAULT_DPI = 200
 #: A URL must answer within this many seconds (per blocking network operation) …
 URL_TIMEOUT_S = 30.0
-#: … and its body may be at most this large; a larger one is refused while it streams in, never held whole.
-URL_MAX_BYTES = 64 * 1024 * 1024
+#: … and its body may be at most this large (unless ``url_max_bytes`` says otherwise, ``max_bytes``); a larger
+#: one is refused while it streams in, never held whole.
+URL_MAX_BYTES = MAX_INPUT_BYTES
 # Visible content whose alpha-weighted mean luminance is above this is "light": composited on black, else white.
 # 127.5 is where black and white are equally far from the content's mean, so the background chosen is always the
 # one farther from it: the larger contrast of the two.
@@ -68,6 +89,31 @@ _PDF_MAGIC = b"%PDF-"
 _URL_SCHEMES = ("http://", "https://")
 _OTHER_SCHEME = re.compile(r"([A-Za-z][A-Za-z0-9+.-]+)://")
 _CHUNK = 1 << 16
+_READ_CHUNK = 1 << 20
+
+
+@dataclass(frozen=True)
+class InputLimits:
+    """What one input may cost before it is refused, and how each refusal tells the user to raise the limit.
+
+    ``max_bytes``: the encoded size (a file, bytes, a file object, a URL's body); ``max_pixels``: the pixels of
+    one page, checked from the header before decoding; ``max_pages``: the pages one document yields. The
+    ``*_advice`` texts end the refusal messages: the callers (`ptocr.OCR`, the CLI, the service) name their own
+    setting there, so that the advice is always one the user can follow where the error came from.
+    """
+
+    max_bytes: int = MAX_INPUT_BYTES
+    max_pixels: int = MAX_IMAGE_PIXELS
+    max_pages: int = MAX_PAGES
+    bytes_advice: str = "pass max_bytes= to raise it"
+    pixels_advice: str = "pass max_pixels= to raise it"
+    pages_advice: str = "choose some with pages=, or pass max_pages= to raise it"
+
+    def __post_init__(self) -> None:
+        for field in ("max_bytes", "max_pixels", "max_pages"):
+            value = getattr(self, field)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ValueError(f"{field} must be a positive int, got {value!r}")
 
 
 @dataclass(frozen=True)
@@ -121,14 +167,22 @@ def parse_pages(spec: str) -> list[int]:
     return numbers
 
 
-def load_image(source: ImageInput, max_pixels: int = MAX_IMAGE_PIXELS) -> np.ndarray:
+def load_image(
+    source: ImageInput,
+    max_pixels: int = MAX_IMAGE_PIXELS,
+    *,
+    max_bytes: int = MAX_INPUT_BYTES,
+    limits: InputLimits | None = None,
+) -> np.ndarray:
     """Returns the first page of ``source`` (see `iter_pages`) as a C-contiguous H×W×3 uint8 BGR array.
 
     For a multi-page TIFF that is what ``cv2.imread`` reads; a PDF's first page is rendered at `DEFAULT_DPI`.
     Arrays that already are contiguous H×W×3 uint8 are returned as they are, without a copy; nothing here ever
-    writes into them. Images of more than ``max_pixels`` pixels are refused.
+    writes into them. Images of more than ``max_pixels`` pixels, or encoded in more than ``max_bytes``, are
+    refused (``limits``, when given, replaces both).
     """
-    return next(iter_pages(source, pages=[1], max_pixels=max_pixels)).image
+    chosen = limits if limits is not None else InputLimits(max_bytes=max_bytes, max_pixels=max_pixels)
+    return next(iter_pages(source, pages=[1], limits=chosen)).image
 
 
 def load_pages(
@@ -138,14 +192,18 @@ def load_pages(
     dpi: int = DEFAULT_DPI,
     max_pixels: int = MAX_IMAGE_PIXELS,
     url_timeout: float = URL_TIMEOUT_S,
-    url_max_bytes: int = URL_MAX_BYTES,
+    url_max_bytes: int | None = None,
+    max_bytes: int = MAX_INPUT_BYTES,
+    max_pages: int = MAX_PAGES,
+    limits: InputLimits | None = None,
 ) -> list[PageImage]:
     """Every selected page of ``source``, decoded: ``list(iter_pages(...))``."""
     return list(
         iter_pages(
-            source, pages=pages, dpi=dpi, max_pixels=max_pixels, url_timeout=url_timeout, url_max_bytes=url_max_bytes
+            source, pages=pages, dpi=dpi, max_pixels=max_pixels, url_timeout=url_timeout, url_max_bytes=url_max_bytes,
+            max_bytes=max_bytes, max_pages=max_pages, limits=limits,
         )
-    )
+    )  # fmt: skip
 
 
 def iter_pages(
@@ -155,38 +213,51 @@ def iter_pages(
     dpi: int = DEFAULT_DPI,
     max_pixels: int = MAX_IMAGE_PIXELS,
     url_timeout: float = URL_TIMEOUT_S,
-    url_max_bytes: int = URL_MAX_BYTES,
+    url_max_bytes: int | None = None,
+    max_bytes: int = MAX_INPUT_BYTES,
+    max_pages: int = MAX_PAGES,
+    limits: InputLimits | None = None,
 ) -> Iterator[PageImage]:
     """The pages of ``source``, one at a time (a long PDF is never held whole in memory).
 
     ``pages``: 1-based page numbers, or a string such as ``"1-3,5"`` (`parse_pages`); None is every page. Numbers
     past the last page are skipped, but a selection that names no existing page is an error. A single image, a
     GIF (its first frame) and arrays / PIL images are one page. ``dpi`` is the resolution PDF pages are rendered
-    at. A page of more than ``max_pixels`` pixels is refused (a PDF page before it is rendered, an encoded
-    image from its header, before it is decoded).
+    at. The input policy (`InputLimits`; ``limits``, when given, replaces ``max_bytes``, ``max_pixels`` and
+    ``max_pages``): an encoded input of more than ``max_bytes`` bytes is refused before it is read whole (a URL's
+    body: ``url_max_bytes`` when given); a page of more than ``max_pixels`` pixels is refused before it is decoded
+    (a PDF page before it is rendered, an image from its header); a document of which more than ``max_pages``
+    pages would be read is refused before any is.
     """
+    if limits is None:
+        limits = InputLimits(max_bytes=max_bytes, max_pixels=max_pixels, max_pages=max_pages)
     wanted = _page_selection(pages)
     if not isinstance(dpi, int) or isinstance(dpi, bool) or not 1 <= dpi <= 2400:
         raise ImageDecodeError(f"cannot render at dpi={dpi!r}: expected a whole number from 1 to 2400")
     if isinstance(source, np.ndarray):
         name = f"<ndarray shape={tuple(source.shape)} dtype={source.dtype}>"
-        yield from _single(_from_array(source, name, max_pixels), name, wanted)
+        yield from _single(_from_array(source, name, limits), name, wanted)
     elif isinstance(source, Image.Image):
-        yield from _pil_pages(source, _describe_pil(source), wanted, max_pixels)
+        yield from _pil_pages(source, _describe_pil(source), wanted, limits)
     else:
-        data, name = _read_source(source, url_timeout, url_max_bytes)
-        yield from _encoded_pages(data, name, wanted, dpi, max_pixels)
+        data, name = _read_source(source, url_timeout, limits, url_max_bytes)
+        yield from _encoded_pages(data, name, wanted, dpi, limits)
 
 
 # -- reading bytes -------------------------------------------------------------------------------------------
 
 
-def _read_source(source: object, timeout: float, max_bytes: int) -> tuple[bytes, str]:
+def _read_source(
+    source: object, timeout: float, limits: InputLimits, url_max_bytes: int | None = None
+) -> tuple[bytes, str]:
     if isinstance(source, (bytes, bytearray, memoryview)):
-        data = bytes(source)
-        return data, f"<{len(data)} bytes>"
+        name = f"<{len(source)} bytes>" if not isinstance(source, memoryview) else f"<{source.nbytes} bytes>"
+        size = len(source) if not isinstance(source, memoryview) else source.nbytes
+        if size > limits.max_bytes:
+            raise ImageDecodeError(_too_many_bytes(name, f"{size} bytes", limits))
+        return bytes(source), name
     if isinstance(source, str) and source.lower().startswith(_URL_SCHEMES):
-        return _fetch_url(source, timeout, max_bytes), source
+        return _fetch_url(source, timeout, url_max_bytes or limits.max_bytes), source
     if isinstance(source, str) and (scheme := _OTHER_SCHEME.match(source)) and not os.path.exists(source):
         raise ImageDecodeError(
             f"cannot read image {source!r}: only http:// and https:// URLs are fetched, not {scheme[1]}://"
@@ -195,36 +266,107 @@ def _read_source(source: object, timeout: float, max_bytes: int) -> tuple[bytes,
         path = os.fspath(source)
         if isinstance(path, bytes):  # a bytes PathLike: decode it like the OS would
             path = os.fsdecode(path)
-        return _read_file(path), repr(path)
+        return read_file(path, limits), repr(path)
     if callable(getattr(source, "read", None)):
         name = f"<file {getattr(source, 'name', type(source).__name__)!s}>"
         if isinstance(source, io.TextIOBase):
             raise ImageDecodeError(f"cannot read image {name}: it is opened in text mode; open it with 'rb'")
-        try:
-            data = source.read()  # type: ignore[attr-defined]
-        except (OSError, ValueError) as exc:  # closed file, unreadable stream
-            raise ImageDecodeError(f"cannot read image {name}: {exc}") from None
-        if isinstance(data, str):
-            raise ImageDecodeError(f"cannot read image {name}: it is opened in text mode; open it with 'rb'")
-        if not isinstance(data, (bytes, bytearray, memoryview)):
-            raise ImageDecodeError(f"cannot read image {name}: read() returned {type(data).__name__}, not bytes")
-        return bytes(data), name
+        return _read_stream(source, name, limits), name
     raise ImageDecodeError(
         f"cannot read an image from a {type(source).__name__}: expected a path, an http(s) URL, bytes, "
         "a file object, a numpy array or a PIL image"
     )
 
 
-def _read_file(path: str) -> bytes:
-    if os.path.isdir(path):
-        raise ImageDecodeError(f"cannot read image {path!r}: it is a directory")
+def _too_many_bytes(name: str, size: str, limits: InputLimits) -> str:
+    return f"refusing image {name}: {size} is more than the limit of {limits.max_bytes} bytes ({limits.bytes_advice})"
+
+
+def _read_stream(source: object, name: str, limits: InputLimits) -> bytes:
+    """A file object's bytes, read in chunks and refused as soon as there are more than ``limits.max_bytes``."""
+    chunks: list[bytes] = []
+    size = 0
     try:
-        with open(path, "rb") as handle:
-            return handle.read()
+        while True:
+            chunk = source.read(min(_READ_CHUNK, limits.max_bytes + 1 - size))  # type: ignore[attr-defined]
+            if isinstance(chunk, str):
+                raise ImageDecodeError(f"cannot read image {name}: it is opened in text mode; open it with 'rb'")
+            if chunk is None:  # a non-blocking stream with nothing ready: what it holds is not all here
+                raise ImageDecodeError(f"cannot read image {name}: the stream is non-blocking and has no data ready")
+            if not isinstance(chunk, (bytes, bytearray, memoryview)):
+                raise ImageDecodeError(f"cannot read image {name}: read() returned {type(chunk).__name__}, not bytes")
+            if not chunk:
+                return b"".join(chunks)
+            size += len(chunk)
+            if size > limits.max_bytes:
+                raise ImageDecodeError(_too_many_bytes(name, "the stream", limits))
+            chunks.append(bytes(chunk))
+    except (OSError, ValueError, TypeError) as exc:  # closed file, unreadable stream, a read() without a size
+        raise ImageDecodeError(f"cannot read image {name}: {exc}") from None
+
+
+def read_file(path: str | os.PathLike[str], limits: InputLimits | None = None) -> bytes:
+    """The bytes of the regular file ``path``, under the policy of ``limits`` (default `InputLimits()`).
+
+    Only a regular file is read: a directory, FIFO, socket or device (``/dev/zero``) is an ImageDecodeError at
+    once, never a blocking open or an endless read. The file is opened without blocking and checked on the
+    open descriptor (no race with a rename), its size is checked before reading and the read is bounded, so a
+    sparse multi-GB file is refused without allocating its size.
+    """
+    limits = limits if limits is not None else InputLimits()
+    path = os.fspath(path)
+    shown = repr(path)
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
+    try:
+        descriptor = os.open(path, flags)
     except FileNotFoundError:
-        raise ImageDecodeError(f"cannot read image {path!r}: no such file") from None
+        raise ImageDecodeError(f"cannot read image {shown}: no such file") from None
+    except IsADirectoryError:
+        raise ImageDecodeError(f"cannot read image {shown}: it is a directory") from None
     except OSError as exc:
-        raise ImageDecodeError(f"cannot read image {path!r}: {exc.strerror or exc}") from None
+        raise ImageDecodeError(f"cannot read image {shown}: {exc.strerror or exc}") from None
+    try:
+        info = os.fstat(descriptor)
+        if stat.S_ISDIR(info.st_mode):
+            raise ImageDecodeError(f"cannot read image {shown}: it is a directory")
+        if not stat.S_ISREG(info.st_mode):
+            raise ImageDecodeError(f"cannot read image {shown}: not a regular file ({_file_kind(info.st_mode)})")
+        if info.st_size > limits.max_bytes:
+            raise ImageDecodeError(_too_many_bytes(shown, f"its {info.st_size} bytes", limits))
+        with os.fdopen(descriptor, "rb", closefd=False) as handle:
+            data = handle.read(limits.max_bytes + 1)  # the file may grow after the check
+    except OSError as exc:
+        raise ImageDecodeError(f"cannot read image {shown}: {exc.strerror or exc}") from None
+    finally:
+        os.close(descriptor)
+    if len(data) > limits.max_bytes:
+        raise ImageDecodeError(_too_many_bytes(shown, "it", limits))
+    return data
+
+
+def _file_kind(mode: int) -> str:
+    kinds = ((stat.S_ISFIFO, "a FIFO"), (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"),
+             (stat.S_ISSOCK, "a socket"))  # fmt: skip
+    for test, kind in kinds:
+        if test(mode):
+            return kind
+    return "not a file"
+
+
+def sniff_file(path: str | os.PathLike[str], count: int) -> bytes:
+    """The first ``count`` bytes of ``path`` if it is a regular file (opened without blocking), else b""."""
+    try:
+        descriptor = os.open(os.fspath(path), os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
+    except OSError:
+        return b""
+    try:
+        if not stat.S_ISREG(os.fstat(descriptor).st_mode):
+            return b""
+        return os.read(descriptor, count)
+    except OSError:
+        return b""
+    finally:
+        os.close(descriptor)
 
 
 def _fetch_url(url: str, timeout: float, max_bytes: int) -> bytes:
@@ -294,126 +436,232 @@ def _single(image: np.ndarray, name: str, wanted: list[int] | None) -> Iterator[
     yield PageImage(image=image, index=0, page_count=1, source=name)
 
 
-def _encoded_pages(data: bytes, name: str, wanted: list[int] | None, dpi: int, max_pixels: int) -> Iterator[PageImage]:
+def _encoded_pages(
+    data: bytes, name: str, wanted: list[int] | None, dpi: int, limits: InputLimits
+) -> Iterator[PageImage]:
     if not data:
         raise ImageDecodeError(f"cannot decode image {name}: it is empty")
     if data[:1024].lstrip()[:5] == _PDF_MAGIC:  # PDF readers allow leading junk; whitespace is what occurs
-        yield from _pdf_pages(data, name, wanted, dpi, max_pixels)
+        yield from _pdf_pages(data, name, wanted, dpi, limits)
         return
-    header = _open_header(data, name, max_pixels)
-    if header is not None:
-        fmt, frames, has_alpha = header
-        if fmt == "TIFF" and frames > 1:
-            with _pil_open(data, name) as document:
-                yield from _pil_pages(document, name, wanted, max_pixels)
-            return
-        if fmt == "GIF":  # an animation is read as its first frame, whatever OpenCV's build can do with GIFs
-            with _pil_open(data, name) as gif:
-                yield from _single(_from_pil(gif, name, max_pixels), name, wanted)
-            return
-        yield from _single(_decode(data, name, max_pixels, has_alpha), name, wanted)
+    # Sized by ptocr from the header, before any decoder allocates: the largest page must fit the limit.
+    header = probe(data, name, limits.max_pages)
+    _check_pixel_count(header.height, header.width, name, limits)
+    if header.format == "TIFF" and header.frames > 1:
+        with _pil_open(data, name, header.pixels) as document:
+            yield from _pil_pages(document, name, wanted, limits, header.frames)
         return
-    yield from _single(_decode(data, name, max_pixels, has_alpha=False), name, wanted)
+    if header.format == "GIF":  # an animation is read as its first frame, whatever OpenCV's build can do with GIFs
+        with _pil_open(data, name, header.pixels) as gif:
+            with _quiet_native_stderr(), _pillow_allowing(header.pixels):
+                image = _from_pil(gif, name, limits)
+            yield from _single(image, name, wanted)
+        return
+    yield from _single(_decode(data, name, limits, _has_alpha(data, header.pixels)), name, wanted)
 
 
-def _pil_open(data: bytes, name: str) -> Image.Image:
+# Pillow's own decompression-bomb check (Image.MAX_IMAGE_PIXELS, ~89 MP, an error at twice that) would refuse
+# images ptocr's limit allows, with advice that does not apply to ptocr. ptocr has sized the image itself before
+# Pillow sees it, so around Pillow's calls the check is raised to at least that size: ptocr's limit decides.
+# Image.MAX_IMAGE_PIXELS is one process-wide value: it is only ever raised (never lowered or disabled), while
+# any call needs it, and put back when the last such call ends.
+_pillow_lock = threading.Lock()
+_pillow_users = 0
+_pillow_saved: int | None = None
+
+
+@contextlib.contextmanager
+def _pillow_allowing(pixels: int) -> Iterator[None]:
+    global _pillow_users, _pillow_saved
+    with _pillow_lock:
+        limit = Image.MAX_IMAGE_PIXELS
+        if limit is None or pixels <= limit:
+            needed = False
+        else:
+            needed = True
+            if _pillow_users == 0:
+                _pillow_saved = limit
+            _pillow_users += 1
+            Image.MAX_IMAGE_PIXELS = pixels
     try:
-        with warnings.catch_warnings():
+        yield
+    finally:
+        if needed:
+            with _pillow_lock:
+                _pillow_users -= 1
+                if _pillow_users == 0:
+                    Image.MAX_IMAGE_PIXELS = _pillow_saved
+
+
+# libpng, libjpeg, libtiff and OpenCV's logger write their complaints straight to file descriptor 2, beside
+# ptocr's one-line errors. While any decode runs, fd 2 points at the null device; the first decode to start
+# redirects it and the last to end restores it, so concurrent decodes neither wait for each other nor restore
+# it under one another. (Whatever else the process writes to fd 2 during a decode is lost the same way.)
+_stderr_lock = threading.Lock()
+_stderr_users = 0
+_stderr_saved: int | None = None
+
+
+@contextlib.contextmanager
+def _quiet_native_stderr() -> Iterator[None]:
+    global _stderr_users, _stderr_saved
+    with _stderr_lock:
+        if _stderr_users == 0:
+            try:
+                saved = os.dup(2)
+            except OSError:  # no fd 2 at all: nothing to protect
+                saved = None
+            if saved is not None:
+                null = os.open(os.devnull, os.O_WRONLY)
+                try:
+                    with contextlib.suppress(ValueError, OSError, AttributeError):
+                        sys.stderr.flush()  # what Python wrote before the decode still goes out
+                    os.dup2(null, 2)
+                finally:
+                    os.close(null)
+            _stderr_saved = saved
+        _stderr_users += 1
+    try:
+        yield
+    finally:
+        with _stderr_lock:
+            _stderr_users -= 1
+            if _stderr_users == 0 and _stderr_saved is not None:
+                os.dup2(_stderr_saved, 2)
+                os.close(_stderr_saved)
+                _stderr_saved = None
+
+
+def _pil_open(data: bytes, name: str, pixels: int) -> Image.Image:
+    try:
+        with warnings.catch_warnings(), _pillow_allowing(pixels), _quiet_native_stderr():
             warnings.simplefilter("ignore")
             return Image.open(io.BytesIO(data))
-    except (OSError, ValueError, Image.DecompressionBombError) as exc:
+    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as exc:
         raise ImageDecodeError(f"cannot decode image {name}: {exc}") from None
 
 
-def _pil_pages(image: Image.Image, name: str, wanted: list[int] | None, max_pixels: int) -> Iterator[PageImage]:
-    """Every frame of a multi-page PIL image (a TIFF); the first frame of anything else."""
-    count = getattr(image, "n_frames", 1) if image.format == "TIFF" else 1
-    for index in _chosen(wanted, count, name):
+def _pil_pages(
+    image: Image.Image, name: str, wanted: list[int] | None, limits: InputLimits, frames: int | None = None
+) -> Iterator[PageImage]:
+    """Every frame of a multi-page PIL image (a TIFF); the first frame of anything else. ``frames``: the page
+    count ptocr read from the header (Pillow's own count is only asked of images the caller opened)."""
+    if image.format != "TIFF":
+        count = 1
+    elif frames is not None:
+        count = frames
+    else:
+        count = getattr(image, "n_frames", 1)
+        if count > limits.max_pages:
+            raise ImageDecodeError(f"refusing {name}: it has {count} pages, more than the limit of "
+                                   f"{limits.max_pages} ({limits.pages_advice})")  # fmt: skip
+    chosen = _chosen(wanted, count, name)
+    if len(chosen) > limits.max_pages:
+        raise ImageDecodeError(f"refusing {name}: {len(chosen)} pages to read, more than the limit of "
+                               f"{limits.max_pages} ({limits.pages_advice})")  # fmt: skip
+    for index in chosen:
         try:
             if count > 1:
                 image.seek(index)
-        except (EOFError, OSError) as exc:
+            with _quiet_native_stderr(), _pillow_allowing(image.size[0] * image.size[1]):
+                page = _from_pil(image, f"page {index + 1} of {name}" if count > 1 else name, limits)
+        except (EOFError, OSError, ValueError, SyntaxError, Image.DecompressionBombError) as exc:
             raise ImageDecodeError(f"cannot decode page {index + 1} of {name}: {exc}") from None
-        yield PageImage(image=_from_pil(image, name, max_pixels), index=index, page_count=count, source=name)
+        yield PageImage(image=page, index=index, page_count=count, source=name)
 
 
-def _pdf_pages(data: bytes, name: str, wanted: list[int] | None, dpi: int, max_pixels: int) -> Iterator[PageImage]:
+def _pdf_pages(data: bytes, name: str, wanted: list[int] | None, dpi: int, limits: InputLimits) -> Iterator[PageImage]:
     import pypdfium2 as pdfium  # only PDFs need it
 
     try:
         document = pdfium.PdfDocument(data)
-    except pdfium.PdfiumError as exc:
+    except (pdfium.PdfiumError, OSError, ValueError) as exc:
         raise ImageDecodeError(f"cannot read PDF {name}: {exc}") from None
     try:
         count = len(document)
+        if count < 1:
+            raise ImageDecodeError(f"cannot read PDF {name}: it has no pages")
+        chosen = _chosen(wanted, count, name)
+        if len(chosen) > limits.max_pages:
+            raise ImageDecodeError(f"refusing PDF {name}: {len(chosen)} pages to read, more than the limit of "
+                                   f"{limits.max_pages} ({limits.pages_advice})")  # fmt: skip
         scale = dpi / 72.0  # PDF sizes are in points, 72 to the inch
-        for index in _chosen(wanted, count, name):
-            page = document[index]
-            try:
-                width_pt, height_pt = page.get_size()
-                width, height = math.ceil(width_pt * scale), math.ceil(height_pt * scale)
-                _check_pixel_count(height, width, f"page {index + 1} of {name} at {dpi} dpi", max_pixels)
-                bitmap = page.render(scale=scale)  # on white, as a printer would; BGR
-                try:
-                    image = np.ascontiguousarray(bitmap.to_numpy()[:, :, :3])
-                finally:
-                    bitmap.close()
-            except pdfium.PdfiumError as exc:
-                raise ImageDecodeError(f"cannot render page {index + 1} of {name}: {exc}") from None
-            finally:
-                page.close()
-            yield PageImage(image=image, index=index, page_count=count, source=name)
+        for index in chosen:
+            yield PageImage(image=_render_pdf_page(document, index, name, dpi, scale, limits), index=index,
+                            page_count=count, source=name)  # fmt: skip
     finally:
         document.close()
+
+
+def _render_pdf_page(
+    document: object, index: int, name: str, dpi: int, scale: float, limits: InputLimits
+) -> np.ndarray:
+    import pypdfium2 as pdfium
+
+    where = f"page {index + 1} of {name}"
+    try:
+        page = document[index]  # type: ignore[index]
+    except (pdfium.PdfiumError, OSError, ValueError) as exc:
+        raise ImageDecodeError(f"cannot read {where}: {exc}") from None
+    try:
+        width_pt, height_pt = page.get_size()
+        if not (math.isfinite(width_pt) and math.isfinite(height_pt) and width_pt > 0 and height_pt > 0):
+            raise ImageDecodeError(f"cannot render {where}: it declares a size of {width_pt} x {height_pt} pt")
+        # Checked before rendering: a page declaring 10^6 pt square would otherwise allocate terabytes.
+        width, height = math.ceil(width_pt * scale), math.ceil(height_pt * scale)
+        _check_pixel_count(height, width, f"{where} at {dpi} dpi", limits)
+        with _quiet_native_stderr():
+            bitmap = page.render(scale=scale)  # on white, as a printer would; BGR
+        try:
+            return np.ascontiguousarray(bitmap.to_numpy()[:, :, :3])
+        finally:
+            bitmap.close()
+    except (pdfium.PdfiumError, OSError, ValueError) as exc:
+        raise ImageDecodeError(f"cannot render {where}: {exc}") from None
+    finally:
+        page.close()
 
 
 # -- decoding one image --------------------------------------------------------------------------------------
 
 
-def _open_header(data: bytes, name: str, max_pixels: int) -> tuple[str, int, bool] | None:
-    """(format, frame count, has alpha) from the header alone, via Pillow, refusing too many pixels before
-    anything is decoded; None for formats Pillow does not know (OpenCV, with a limit of its own, decides)."""
+def _has_alpha(data: bytes, pixels: int) -> bool:
+    """Whether the image declares transparency, from Pillow's header read (False for formats Pillow cannot
+    read, whose alpha OpenCV's colour decode drops as imread does)."""
     try:
-        with warnings.catch_warnings():
-            # Header quirks (odd EXIF, large-but-allowed sizes) are not the user's concern here.
-            warnings.simplefilter("ignore")
+        with warnings.catch_warnings(), _pillow_allowing(pixels), _quiet_native_stderr():
+            warnings.simplefilter("ignore")  # header quirks (odd EXIF) are not the user's concern here
             with Image.open(io.BytesIO(data)) as header:
-                width, height = header.size
-                fmt = header.format or ""
-                frames = getattr(header, "n_frames", 1) if fmt == "TIFF" else 1
-                has_alpha = _pil_has_alpha(header)
-    except Image.DecompressionBombError:
-        raise ImageDecodeError(f"refusing image {name}: too many pixels (decompression bomb?)") from None
-    except Exception:  # Pillow could not parse the header; OpenCV gets the final say.
-        return None
-    _check_pixel_count(height, width, name, max_pixels)
-    return fmt, frames, has_alpha
+                return _pil_has_alpha(header)
+    except Exception:  # Pillow cannot parse this header; OpenCV decodes it without alpha
+        return False
 
 
 def _pil_has_alpha(image: Image.Image) -> bool:
     return image.mode in ("RGBA", "LA", "PA", "RGBa", "La") or "transparency" in image.info
 
 
-def _decode(data: bytes, name: str, max_pixels: int, has_alpha: bool) -> np.ndarray:
+def _decode(data: bytes, name: str, limits: InputLimits, has_alpha: bool) -> np.ndarray:
     try:
-        image = cv2.imdecode(np.frombuffer(data, dtype=np.uint8), cv2.IMREAD_COLOR)
+        with _quiet_native_stderr():
+            image = cv2.imdecode(np.frombuffer(data, dtype=np.uint8), cv2.IMREAD_COLOR)
     except cv2.error as exc:  # e.g. opencv's own pixel limit; keep its traceback out of the user's face
         message = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
         raise ImageDecodeError(f"cannot decode image {name}: {message}") from None
     if image is None or image.size == 0:
-        raise ImageDecodeError(f"cannot decode image {name}: not an image format OpenCV can read")
-    image = _from_array(image, name, max_pixels)
+        raise ImageDecodeError(f"cannot decode image {name}: the data is corrupt or truncated")
+    image = _from_array(image, name, limits)
     if has_alpha:
         # The colours stay exactly imread's; the alpha comes from Pillow, turned upright the same way.
-        alpha = _upright_alpha(data)
+        alpha = _upright_alpha(data, image.shape[0] * image.shape[1])
         if alpha is not None and alpha.shape == image.shape[:2]:
             image = composite_alpha(image, alpha)
     return image
 
 
-def _upright_alpha(data: bytes) -> np.ndarray | None:
+def _upright_alpha(data: bytes, pixels: int) -> np.ndarray | None:
     try:
-        with warnings.catch_warnings():
+        with warnings.catch_warnings(), _pillow_allowing(pixels), _quiet_native_stderr():
             warnings.simplefilter("ignore")
             with Image.open(io.BytesIO(data)) as image:
                 upright = ImageOps.exif_transpose(image)
@@ -422,15 +670,15 @@ def _upright_alpha(data: bytes) -> np.ndarray | None:
         return None
 
 
-def _check_pixel_count(height: int, width: int, name: str, max_pixels: int) -> None:
-    if height * width > max_pixels:
+def _check_pixel_count(height: int, width: int, name: str, limits: InputLimits) -> None:
+    if height * width > limits.max_pixels:
         raise ImageDecodeError(
             f"refusing image {name}: {width}x{height} = {height * width} pixels is more than "
-            f"the limit of {max_pixels} (pass max_pixels=, or ptocr --max-pixels, to raise it)"
+            f"the limit of {limits.max_pixels} ({limits.pixels_advice})"
         )
 
 
-def _from_array(array: np.ndarray, name: str, max_pixels: int) -> np.ndarray:
+def _from_array(array: np.ndarray, name: str, limits: InputLimits) -> np.ndarray:
     array = _to_uint8(array, name)
     if array.ndim == 3 and array.shape[2] == 1:
         array = array[:, :, 0]
@@ -441,7 +689,7 @@ def _from_array(array: np.ndarray, name: str, max_pixels: int) -> np.ndarray:
         )
     if array.shape[0] == 0 or array.shape[1] == 0:
         raise ImageDecodeError(f"cannot use image {name}: it has no pixels")
-    _check_pixel_count(array.shape[0], array.shape[1], name, max_pixels)
+    _check_pixel_count(array.shape[0], array.shape[1], name, limits)
     if array.ndim == 2:
         return cv2.cvtColor(array, cv2.COLOR_GRAY2BGR)
     if array.shape[2] == 2:
@@ -504,27 +752,27 @@ def _describe_pil(image: Image.Image) -> str:
     return f"<PIL image mode={image.mode} size={image.size[0]}x{image.size[1]}>"
 
 
-def _from_pil(image: Image.Image, name: str, max_pixels: int) -> np.ndarray:
+def _from_pil(image: Image.Image, name: str, limits: InputLimits) -> np.ndarray:
     """The current frame of ``image``, upright (EXIF orientation applied, as imread does for the file)."""
-    _check_pixel_count(image.size[1], image.size[0], name, max_pixels)
+    _check_pixel_count(image.size[1], image.size[0], name, limits)
     try:
         if image.getexif().get(0x0112, 1) != 1:  # orientation tag
             image = ImageOps.exif_transpose(image)
         if image.mode in ("I;16", "I;16L", "I;16B", "I;16N"):
             # OpenCV reduces 16-bit samples to 8 bits by keeping the high byte; Pillow would clip.
-            return _from_array(np.asarray(image).astype(np.uint16), name, max_pixels)
+            return _from_array(np.asarray(image).astype(np.uint16), name, limits)
         if image.mode == "L":
-            return _from_array(np.asarray(image), name, max_pixels)
+            return _from_array(np.asarray(image), name, limits)
         if _pil_has_alpha(image) or image.mode == "P":
             # Through RGBA: Pillow warns when a palette image with transparency goes to RGB directly.
             rgba = np.asarray(image.convert("RGBA"))
             return composite_alpha(np.ascontiguousarray(rgba[:, :, 2::-1]), rgba[:, :, 3])
         array = np.asarray(image if image.mode == "RGB" else image.convert("RGB"))  # 1, CMYK, YCbCr, I, F…
-    except (OSError, ValueError) as exc:
+    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as exc:
         raise ImageDecodeError(f"cannot convert image {name}: {exc}") from None
     if array.ndim != 3 or array.shape[2] != 3:
         raise ImageDecodeError(f"cannot convert image {name}: unexpected array shape {array.shape}")
-    return _from_array(np.ascontiguousarray(array[:, :, ::-1]), name, max_pixels)
+    return _from_array(np.ascontiguousarray(array[:, :, ::-1]), name, limits)
 
 
 __all__ = [
@@ -532,7 +780,10 @@ __all__ = [
     "DOCUMENT_SUFFIXES",
     "IMAGE_SUFFIXES",
     "MAX_IMAGE_PIXELS",
+    "MAX_INPUT_BYTES",
+    "MAX_PAGES",
     "ImageInput",
+    "InputLimits",
     "PageImage",
     "composite_alpha",
     "contrasting_background",
@@ -541,4 +792,6 @@ __all__ = [
     "load_image",
     "load_pages",
     "parse_pages",
+    "read_file",
+    "sniff_file",
 ]

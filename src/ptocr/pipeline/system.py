@@ -24,7 +24,16 @@ from ptocr.pipeline.crop import rotate_crop
 from ptocr.pipeline.ctc import CharSteps, CTCDecoder
 from ptocr.pipeline.db_postprocess import DBPostProcessor, filter_det_boxes, sort_boxes
 from ptocr.pipeline.det_view import DetectionView, detection_view
-from ptocr.pipeline.image_io import DEFAULT_DPI, MAX_IMAGE_PIXELS, ImageInput, iter_pages, load_image
+from ptocr.pipeline.image_io import (
+    DEFAULT_DPI,
+    MAX_IMAGE_PIXELS,
+    MAX_INPUT_BYTES,
+    MAX_PAGES,
+    ImageInput,
+    InputLimits,
+    iter_pages,
+    load_image,
+)
 from ptocr.pipeline.preprocess import (
     DetShape,
     aspect_ratio_order,
@@ -133,8 +142,10 @@ class OCRSystem:
 
     Images of more than ``max_pixels`` pixels are, with ``large_images="downscale"``, detected on a copy shrunk
     to that size (boxes scaled back, lines cropped from the full image), or with ``"refuse"`` rejected with an
-    ImageDecodeError. Either way an image above ``max(max_pixels, image_io.MAX_IMAGE_PIXELS)`` is refused
-    before it is decoded.
+    ImageDecodeError before it is decoded. With "downscale" a page above ``max(max_pixels, max_image_pixels)``
+    (default 2**28) is refused before it is decoded. Encoded inputs of more than ``max_bytes`` and documents of
+    more than ``max_pages`` pages to read are refused before they are read whole (`image_io.InputLimits`); the
+    refusals name the setting to raise.
     """
 
     def __init__(
@@ -149,14 +160,28 @@ class OCRSystem:
         threads: int | None = None,
         max_pixels: int = DEFAULT_MAX_PIXELS,
         large_images: LargeImages = "downscale",
+        max_image_pixels: int = MAX_IMAGE_PIXELS,
+        max_bytes: int = MAX_INPUT_BYTES,
+        max_pages: int = MAX_PAGES,
     ) -> None:
         if isinstance(max_pixels, bool) or not isinstance(max_pixels, int) or max_pixels < 1:
             raise ValueError(f"max_pixels must be a positive int, got {max_pixels!r}")
         if large_images not in ("downscale", "refuse"):
             raise ValueError(f"large_images must be 'downscale' or 'refuse', got {large_images!r}")
         self.max_pixels, self.large_images = max_pixels, large_images
-        # The pixel count above which an image is refused while it is read.
-        self._load_limit = max_pixels if large_images == "refuse" else max(max_pixels, MAX_IMAGE_PIXELS)
+        # Refused while read, before decoding: above max_pixels when refusing large images, else above the hard
+        # ceiling (raised with max_pixels, so that a max_pixels above it is never refused). Each refusal names
+        # the setting that raises the limit it hit.
+        if large_images == "refuse":
+            pixels, pixels_advice = max_pixels, "pass max_pixels=, or ptocr --max-pixels, to raise it"
+        else:
+            pixels = max(max_pixels, max_image_pixels)
+            pixels_advice = "pass max_image_pixels=, or ptocr --max-image-pixels, to raise it"
+        self.input_limits = InputLimits(
+            max_bytes=max_bytes, max_pixels=pixels, max_pages=max_pages,
+            bytes_advice="pass max_bytes=, or ptocr --max-bytes, to raise it", pixels_advice=pixels_advice,
+            pages_advice="choose some with pages= (ptocr --pages), or pass max_pages= to raise it",
+        )  # fmt: skip
         self.settings = settings if settings is not None else OCRSettings()
         if self.settings.use_angle_cls and cls_net is None:
             raise ValueError("use_angle_cls is on but no cls_net was given; pass one or turn it off")
@@ -208,7 +233,7 @@ class OCRSystem:
         return self._detect_many([self._load(image)])[0]
 
     def _load(self, image: ImageInput) -> np.ndarray:
-        return load_image(image, self._load_limit)
+        return load_image(image, limits=self.input_limits)
 
     def _boxes(self, prob: np.ndarray, shape: DetShape, view: DetectionView, image: np.ndarray) -> np.ndarray:
         """Boxes of ``image`` from the 1×H×W probability map of its detection view, filtered, in reading order."""
@@ -514,7 +539,7 @@ class OCRSystem:
         """One `OCRResult` per page of ``source`` (every page of a PDF or TIFF, or those ``pages`` selects:
         ``"1-3,5"`` or 1-based numbers; PDF pages rendered at ``dpi``), read as `run_many` reads images. A single
         image gives a list of one."""
-        documents = iter_pages(source, pages=pages, dpi=dpi, max_pixels=self._load_limit)
+        documents = iter_pages(source, pages=pages, dpi=dpi, limits=self.input_limits)
         return list(self.run_many((page.image for page in documents), chunk_size, words=words))
 
     def __call__(self, image: ImageInput) -> list[TextLine]:

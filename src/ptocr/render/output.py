@@ -92,7 +92,7 @@ class OutputSink:
             Path(output).mkdir(parents=True, exist_ok=True)
             self.folder = _Names(Path(output), SUFFIXES[fmt])
         elif output is not None and fmt != "pdf":
-            self.file = open(output, "w", encoding="utf-8")  # noqa: SIM115 — held open for the whole run
+            self.file = open(output, "w", encoding="utf-8", errors="backslashreplace")  # noqa: SIM115 — held open for the whole run
 
     def _out(self) -> IO[str]:
         return self.file or self.stream or sys.stdout
@@ -131,7 +131,7 @@ class OutputSink:
             pixels = [self._pixels(page, image) for page, image in zip(document.pages, images, strict=True)]
             write_pdf(document, pixels, path)
             return
-        with open(path, "w", encoding="utf-8") as handle:
+        with open(path, "w", encoding="utf-8", errors="backslashreplace") as handle:
             if self.fmt == "jsonl":
                 handle.write("".join(jsonl_record(page) + "\n" for page in document.pages))
             else:
