@@ -62,10 +62,7 @@ def probe(data: bytes, name: str, max_frames: int) -> ImageHeader:
 def _probe(data: bytes, max_frames: int) -> ImageHeader | str | None:
     """The header, a problem (str), or None for an unknown format."""
     if data.startswith(b"\x89PNG\r\n\x1a\n"):
-        if data[12:16] != b"IHDR":
-            return "a PNG without an IHDR header"
-        width, height = struct.unpack(">II", data[16:24])
-        return ImageHeader("PNG", width, height)
+        return _png(data)
     if data.startswith(b"\xff\xd8"):
         return _jpeg(data)
     if data[:6] in (b"GIF87a", b"GIF89a"):
@@ -95,6 +92,24 @@ def _probe(data: bytes, max_frames: int) -> ImageHeader | str | None:
     if data.startswith(b"\x00\x00\x00\x0cjP  \r\n\x87\n"):
         return _jp2(data)
     return None
+
+
+def _png(data: bytes) -> ImageHeader | str:
+    """IHDR's size, after checking that every chunk fits in the file: OpenCV's PNG reader allocates a chunk's
+    declared length before reading it, so a 150-byte file declaring a 4 GB chunk would cost 4 GB."""
+    if data[12:16] != b"IHDR":
+        return "a PNG without an IHDR header"
+    width, height = struct.unpack(">II", data[16:24])
+    position = 8
+    while position + 8 <= len(data):
+        length, kind = struct.unpack(">I4s", data[position : position + 8])
+        end = position + 12 + length  # length, type, data, CRC
+        if end > len(data):
+            return f"a PNG whose {kind.decode('latin-1')!r} chunk runs past the end of the file (truncated?)"
+        if kind == b"IEND":
+            break
+        position = end
+    return ImageHeader("PNG", width, height)
 
 
 def _jpeg(data: bytes) -> ImageHeader | str:
@@ -133,6 +148,10 @@ def _bmp(data: bytes) -> ImageHeader:
     return ImageHeader("BMP", abs(width), abs(height))
 
 
+#: Samples per pixel of a TIFF page: gray, RGB, CMYK, each with alpha or a few extra samples.
+_TIFF_MAX_SAMPLES = 8
+
+
 def _tiff(data: bytes, max_frames: int) -> ImageHeader | str:
     """Every page's size from the chain of image file directories (each visited once: a loop ends the walk)."""
     order = "<" if data[:2] == b"II" else ">"
@@ -163,7 +182,7 @@ def _tiff(data: bytes, max_frames: int) -> ImageHeader | str:
         page_width = page_height = 0
         for entry in range(start, end, entry_size):
             tag, kind = struct.unpack(order + "HH", data[entry : entry + 4])
-            if tag not in (256, 257):
+            if tag not in (256, 257, 277):
                 continue
             if kind not in (3, 4, 16):  # SHORT, LONG or LONG8, stored inline
                 return "a TIFF whose page size has an unexpected type"
@@ -172,8 +191,10 @@ def _tiff(data: bytes, max_frames: int) -> ImageHeader | str:
             (value,) = struct.unpack(order + value_format, data[value_at : value_at + struct.calcsize(value_format)])
             if tag == 256:
                 page_width = value
-            else:
+            elif tag == 257:
                 page_height = value
+            elif value > _TIFF_MAX_SAMPLES:  # each sample of each pixel is decoded: bounded like the pixels
+                return f"a TIFF whose page {frames} has {value} samples per pixel (at most {_TIFF_MAX_SAMPLES})"
         if page_width == 0 or page_height == 0:
             return f"a TIFF whose page {frames} has no width or height"
         if page_width * page_height > width * height:  # the largest page is what must fit the limit
@@ -277,9 +298,26 @@ def _hdr(data: bytes) -> ImageHeader | str:
     return ImageHeader("HDR", width, height)
 
 
-def _j2k_siz(data: bytes, at: int) -> ImageHeader:
+#: JPEG 2000 allows 16384 components, each decoded into its own full-size plane: a few bytes of header could
+#: declare a hundred gigabytes. Pictures have at most 4 (gray, RGB, alpha, CMYK-like).
+_J2K_MAX_COMPONENTS = 4
+
+
+def _j2k_siz(data: bytes, at: int) -> ImageHeader | str:
     """A codestream's SIZ segment (``at`` is just after its marker): the reference grid minus the image offset."""
-    x_size, y_size, x_offset, y_offset = struct.unpack(">IIII", data[at + 4 : at + 20])
+    grid = struct.unpack(">IIIIIIII", data[at + 4 : at + 36])
+    x_size, y_size, x_offset, y_offset, tile_width, tile_height, tile_x_offset, tile_y_offset = grid
+    (components,) = struct.unpack(">H", data[at + 36 : at + 38])
+    if not 1 <= components <= _J2K_MAX_COMPONENTS:
+        return f"a JPEG 2000 image of {components} components (ptocr reads 1 to {_J2K_MAX_COMPONENTS})"
+    if tile_width < 1 or tile_height < 1:
+        return "a JPEG 2000 image with empty tiles"
+    # The standard numbers tiles up to 65534; a decoder sets up every tile, so their count is bounded too.
+    columns = -(-(x_size - min(tile_x_offset, x_size)) // tile_width)
+    rows = -(-(y_size - min(tile_y_offset, y_size)) // tile_height)
+    tiles = columns * rows
+    if tiles > 65535:
+        return f"a JPEG 2000 image of {tiles} tiles (the standard allows 65535)"
     return ImageHeader("JPEG2000", max(0, x_size - x_offset), max(0, y_size - y_offset))
 
 

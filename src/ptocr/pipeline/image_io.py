@@ -537,8 +537,8 @@ def _pil_open(data: bytes, name: str, pixels: int) -> Image.Image:
         with warnings.catch_warnings(), _pillow_allowing(pixels), _quiet_native_stderr():
             warnings.simplefilter("ignore")
             return Image.open(io.BytesIO(data))
-    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as exc:
-        raise ImageDecodeError(f"cannot decode image {name}: {exc}") from None
+    except Exception as exc:  # Pillow's plugins fail on malformed data with many exception types
+        raise ImageDecodeError(f"cannot decode image {name}: {_describe(exc)}") from None
 
 
 def _pil_pages(
@@ -565,8 +565,10 @@ def _pil_pages(
                 image.seek(index)
             with _quiet_native_stderr(), _pillow_allowing(image.size[0] * image.size[1]):
                 page = _from_pil(image, f"page {index + 1} of {name}" if count > 1 else name, limits)
-        except (EOFError, OSError, ValueError, SyntaxError, Image.DecompressionBombError) as exc:
-            raise ImageDecodeError(f"cannot decode page {index + 1} of {name}: {exc}") from None
+        except ImageDecodeError:
+            raise
+        except Exception as exc:  # Pillow's plugins fail on malformed data with many exception types
+            raise ImageDecodeError(f"cannot decode page {index + 1} of {name}: {_describe(exc)}") from None
         yield PageImage(image=page, index=index, page_count=count, source=name)
 
 
@@ -635,6 +637,15 @@ def _has_alpha(data: bytes, pixels: int) -> bool:
                 return _pil_has_alpha(header)
     except Exception:  # Pillow cannot parse this header; OpenCV decodes it without alpha
         return False
+
+
+def _describe(exc: BaseException) -> str:
+    """A decoder's exception as one line: its message, or its type when it has none or is not an I/O error
+    (Pillow reports malformed data as KeyError, IndexError, struct.error …, whose text alone says little)."""
+    text = " ".join(str(exc).split())
+    if isinstance(exc, (OSError, ValueError, SyntaxError, EOFError)) and text:
+        return text
+    return f"malformed data ({type(exc).__name__}{': ' + text if text else ''})"
 
 
 def _pil_has_alpha(image: Image.Image) -> bool:
@@ -768,8 +779,10 @@ def _from_pil(image: Image.Image, name: str, limits: InputLimits) -> np.ndarray:
             rgba = np.asarray(image.convert("RGBA"))
             return composite_alpha(np.ascontiguousarray(rgba[:, :, 2::-1]), rgba[:, :, 3])
         array = np.asarray(image if image.mode == "RGB" else image.convert("RGB"))  # 1, CMYK, YCbCr, I, F…
-    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as exc:
-        raise ImageDecodeError(f"cannot convert image {name}: {exc}") from None
+    except ImageDecodeError:
+        raise
+    except Exception as exc:  # Pillow's plugins fail on malformed data with many exception types
+        raise ImageDecodeError(f"cannot convert image {name}: {_describe(exc)}") from None
     if array.ndim != 3 or array.shape[2] != 3:
         raise ImageDecodeError(f"cannot convert image {name}: unexpected array shape {array.shape}")
     return _from_array(np.ascontiguousarray(array[:, :, ::-1]), name, limits)
