@@ -27,7 +27,7 @@ import cv2
 import numpy as np
 
 from .errors import ImageDecodeError, PtocrError, UnsupportedOptionError
-from .pipeline.image_io import IMAGE_SUFFIXES, iter_pages, load_image, load_pages
+from .pipeline.image_io import IMAGE_SUFFIXES, iter_pages, load_image, load_pages, read_file, sniff_file
 from .zoo import choose_models, get_record
 from .zoo.selection import DEFAULT_VERSION
 
@@ -267,9 +267,8 @@ def _pdf_pages(source: Any, page_num: int) -> list[np.ndarray] | None:
     """The first ``page_num`` pages (0: all) of a PDF file, rendered as PaddleOCR 2.7 does; None for other inputs."""
     if not isinstance(source, (str, os.PathLike)) or not Path(source).is_file():
         return None
-    with open(source, "rb") as handle:
-        if handle.read(5) != b"%PDF-":
-            return None
+    if sniff_file(source, 5) != b"%PDF-":  # opened without blocking, regular files only
+        return None
     chosen = f"1-{page_num}" if page_num else None
     pages = []
     for page in iter_pages(source, pages=chosen, dpi=_PDF_DPI):
@@ -288,7 +287,7 @@ def _read(source: Any, alpha_color: Sequence[int]) -> np.ndarray:
     if isinstance(source, (bytes, bytearray, memoryview)):
         data = bytes(source)
     elif isinstance(source, (str, os.PathLike)) and Path(source).is_file():
-        data = Path(source).read_bytes()
+        data = read_file(source)  # regular files only, bounded by the input policy's byte limit
     if data is None:
         return load_image(source)
     image = load_image(data) if not isinstance(source, (str, os.PathLike)) else _load_named(data, source)

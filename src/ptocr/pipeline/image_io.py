@@ -334,7 +334,14 @@ def read_file(path: str | os.PathLike[str], limits: InputLimits | None = None) -
         if info.st_size > limits.max_bytes:
             raise ImageDecodeError(_too_many_bytes(shown, f"its {info.st_size} bytes", limits))
         with os.fdopen(descriptor, "rb", closefd=False) as handle:
-            data = handle.read(limits.max_bytes + 1)  # the file may grow after the check
+            # Its size and one byte more: a read of the limit would allocate the whole limit at once. A file
+            # that grew since the check is read on, in chunks, up to the limit.
+            chunks = [handle.read(info.st_size + 1)]
+            size = len(chunks[0])
+            while size > info.st_size and size <= limits.max_bytes and (chunk := handle.read(_READ_CHUNK)):
+                chunks.append(chunk)
+                size += len(chunk)
+            data = b"".join(chunks) if len(chunks) > 1 else chunks[0]
     except OSError as exc:
         raise ImageDecodeError(f"cannot read image {shown}: {exc.strerror or exc}") from None
     finally:
@@ -453,11 +460,12 @@ def _encoded_pages(
         return
     if header.format == "GIF":  # an animation is read as its first frame, whatever OpenCV's build can do with GIFs
         with _pil_open(data, name, header.pixels) as gif:
-            with _quiet_native_stderr(), _pillow_allowing(header.pixels):
+            with warnings.catch_warnings(), _quiet_native_stderr(), _pillow_allowing(header.pixels):
+                warnings.simplefilter("ignore")
                 image = _from_pil(gif, name, limits)
             yield from _single(image, name, wanted)
         return
-    yield from _single(_decode(data, name, limits, _has_alpha(data, header.pixels)), name, wanted)
+    yield from _single(_decode(data, name, limits, _has_alpha(data, header.pixels), header.format), name, wanted)
 
 
 # Pillow's own decompression-bomb check (Image.MAX_IMAGE_PIXELS, ~89 MP, an error at twice that) would refuse
@@ -561,9 +569,12 @@ def _pil_pages(
                                f"{limits.max_pages} ({limits.pages_advice})")  # fmt: skip
     for index in chosen:
         try:
-            if count > 1:
-                image.seek(index)
-            with _quiet_native_stderr(), _pillow_allowing(image.size[0] * image.size[1]):
+            with warnings.catch_warnings(), _quiet_native_stderr():
+                warnings.simplefilter("ignore")  # Pillow's warnings on malformed tags: the error says enough
+                if count > 1:
+                    image.seek(index)
+            with warnings.catch_warnings(), _quiet_native_stderr(), _pillow_allowing(image.size[0] * image.size[1]):
+                warnings.simplefilter("ignore")
                 page = _from_pil(image, f"page {index + 1} of {name}" if count > 1 else name, limits)
         except ImageDecodeError:
             raise
@@ -652,10 +663,15 @@ def _pil_has_alpha(image: Image.Image) -> bool:
     return image.mode in ("RGBA", "LA", "PA", "RGBa", "La") or "transparency" in image.info
 
 
-def _decode(data: bytes, name: str, limits: InputLimits, has_alpha: bool) -> np.ndarray:
+def _decode(data: bytes, name: str, limits: InputLimits, has_alpha: bool, fmt: str = "") -> np.ndarray:
+    # PFM holds float samples, nominally in [0, 1]: OpenCV's colour decode casts them to 0 or 1 (a black page),
+    # so they are taken as they are and scaled as float arrays are (×255), clipped to [0, 1] first.
+    flags = cv2.IMREAD_UNCHANGED if fmt == "PFM" else cv2.IMREAD_COLOR
     try:
         with _quiet_native_stderr():
-            image = cv2.imdecode(np.frombuffer(data, dtype=np.uint8), cv2.IMREAD_COLOR)
+            image = cv2.imdecode(np.frombuffer(data, dtype=np.uint8), flags)
+            if fmt == "PFM" and image is not None and np.issubdtype(image.dtype, np.floating):
+                image = np.rint(np.clip(np.nan_to_num(image), 0.0, 1.0) * 255.0).astype(np.uint8)
     except cv2.error as exc:  # e.g. opencv's own pixel limit; keep its traceback out of the user's face
         message = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
         raise ImageDecodeError(f"cannot decode image {name}: {message}") from None
