@@ -477,3 +477,22 @@ def test_non_utf8_names_with_strict_utf8_streams_in_a_real_process(tmp_path: Pat
     assert done.returncode == 1, done.stderr
     assert b"caf\\udce9-\\udcff.png" in done.stdout and squash(TEXT) in squash(done.stdout.decode())
     assert done.stderr.decode().strip() == f"ptocr: error: {tmp_path}/gone-\\udce9.png: no such file or directory"
+
+
+def test_cli_limits_reach_the_engine_and_a_fifo_is_one_error_line(
+    ocr: ptocr.OCR, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    seen: list[dict[str, object]] = []
+    monkeypatch.setattr(ptocr, "OCR", lambda **kwargs: seen.append(kwargs) or ocr)
+    path = tmp_path / "line.png"
+    cv2.imwrite(str(path), dark_on_white(TEXT))
+    assert cli.main([str(path), "--max-bytes", "5000000", "--max-image-pixels", "300000000"]) == 0
+    assert seen[0]["max_bytes"] == 5_000_000 and seen[0]["max_image_pixels"] == 300_000_000
+    capsys.readouterr()
+    if hasattr(os, "mkfifo"):
+        fifo = tmp_path / "x.jpg"
+        os.mkfifo(fifo)
+        assert _fails_within(30, lambda: sys.exit(cli.main([str(fifo), str(path)]))).code == 1  # type: ignore[attr-defined]
+        out, err = capsys.readouterr()
+        assert err == f"ptocr: error: cannot read image '{fifo}': not a regular file (a FIFO)\n"
+        assert len(out.splitlines()) == 1  # the other image is still read
