@@ -392,7 +392,7 @@ def test_silencing_stderr_costs_little() -> None:
 
     started = time.perf_counter()
     for _ in range(200):
-        with image_io._quiet_native_stderr():
+        with image_io.quiet_native_stderr():
             pass
     per_call = (time.perf_counter() - started) / 200
     decode = min(_timed(lambda: cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)) for _ in range(20))
@@ -496,3 +496,11 @@ def test_cli_limits_reach_the_engine_and_a_fifo_is_one_error_line(
         out, err = capsys.readouterr()
         assert err == f"ptocr: error: cannot read image '{fifo}': not a regular file (a FIFO)\n"
         assert len(out.splitlines()) == 1  # the other image is still read
+
+
+def test_compat_refusals_point_to_a_setting_that_exists() -> None:
+    from ptocr import compat
+
+    advice = r"PaddleOCR's API has no setting for it: ptocr.OCR\(max_image_pixels=\)"
+    with pytest.raises(ImageDecodeError, match=advice):
+        compat._read(declared_png(20000, 20000), (255, 255, 255))

@@ -27,7 +27,16 @@ import cv2
 import numpy as np
 
 from .errors import ImageDecodeError, PtocrError, UnsupportedOptionError
-from .pipeline.image_io import IMAGE_SUFFIXES, iter_pages, load_image, load_pages, read_file, sniff_file
+from .pipeline.image_io import (
+    IMAGE_SUFFIXES,
+    InputLimits,
+    iter_pages,
+    load_image,
+    load_pages,
+    quiet_native_stderr,
+    read_file,
+    sniff_file,
+)
 from .zoo import choose_models, get_record
 from .zoo.selection import DEFAULT_VERSION
 
@@ -259,6 +268,13 @@ def _has_alpha_channel(data: bytes) -> bool:
         b"II*\x00", b"MM\x00*")  # fmt: skip
 
 
+#: ptocr's default input policy; PaddleOCR has no settings for it, so a refusal points to ptocr's own API.
+_LIMITS = InputLimits(
+    bytes_advice="PaddleOCR's API has no setting for it: ptocr.OCR(max_bytes=) reads larger inputs",
+    pixels_advice="PaddleOCR's API has no setting for it: ptocr.OCR(max_image_pixels=) reads larger images",
+    pages_advice="choose some with page_num=",
+)
+
 #: PaddleOCR renders PDF pages at zoom 2 (144 dpi), or at zoom 1 (72 dpi) when zoom 2 makes a side over 2000 px.
 _PDF_DPI, _PDF_SMALL_DPI, _PDF_MAX_SIDE = 144, 72, 2000
 
@@ -271,10 +287,10 @@ def _pdf_pages(source: Any, page_num: int) -> list[np.ndarray] | None:
         return None
     chosen = f"1-{page_num}" if page_num else None
     pages = []
-    for page in iter_pages(source, pages=chosen, dpi=_PDF_DPI):
+    for page in iter_pages(source, pages=chosen, dpi=_PDF_DPI, limits=_LIMITS):
         image = page.image
         if max(image.shape[:2]) > _PDF_MAX_SIDE:
-            image = load_pages(source, pages=[page.number], dpi=_PDF_SMALL_DPI)[0].image
+            image = load_pages(source, pages=[page.number], dpi=_PDF_SMALL_DPI, limits=_LIMITS)[0].image
         pages.append(image)
     return pages
 
@@ -287,12 +303,14 @@ def _read(source: Any, alpha_color: Sequence[int]) -> np.ndarray:
     if isinstance(source, (bytes, bytearray, memoryview)):
         data = bytes(source)
     elif isinstance(source, (str, os.PathLike)) and Path(source).is_file():
-        data = read_file(source)  # regular files only, bounded by the input policy's byte limit
+        data = read_file(source, _LIMITS)  # regular files only, bounded by the input policy's byte limit
     if data is None:
-        return load_image(source)
-    image = load_image(data) if not isinstance(source, (str, os.PathLike)) else _load_named(data, source)
+        return load_image(source, limits=_LIMITS)
+    named = isinstance(source, (str, os.PathLike))
+    image = _load_named(data, source) if named else load_image(data, limits=_LIMITS)
     if _has_alpha_channel(data):  # the size is checked by load_image above before this second decode
-        with_alpha = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
+        with quiet_native_stderr():
+            with_alpha = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
         if with_alpha is not None and with_alpha.ndim == 3 and with_alpha.shape[2] == 4:
             if with_alpha.dtype == np.uint16:
                 with_alpha = (with_alpha >> 8).astype(np.uint8)
@@ -302,7 +320,7 @@ def _read(source: Any, alpha_color: Sequence[int]) -> np.ndarray:
 
 def _load_named(data: bytes, path: str | os.PathLike[str]) -> np.ndarray:
     try:
-        return load_image(data)
+        return load_image(data, limits=_LIMITS)
     except ImageDecodeError as exc:
         raise ImageDecodeError(f"{os.fspath(path)}: {exc}") from exc
 

@@ -460,7 +460,7 @@ def _encoded_pages(
         return
     if header.format == "GIF":  # an animation is read as its first frame, whatever OpenCV's build can do with GIFs
         with _pil_open(data, name, header.pixels) as gif:
-            with warnings.catch_warnings(), _quiet_native_stderr(), _pillow_allowing(header.pixels):
+            with warnings.catch_warnings(), quiet_native_stderr(), _pillow_allowing(header.pixels):
                 warnings.simplefilter("ignore")
                 image = _from_pil(gif, name, limits)
             yield from _single(image, name, wanted)
@@ -511,7 +511,9 @@ _stderr_saved: int | None = None
 
 
 @contextlib.contextmanager
-def _quiet_native_stderr() -> Iterator[None]:
+def quiet_native_stderr() -> Iterator[None]:
+    """File descriptor 2 on the null device while the block runs (nested and concurrent uses share one
+    redirection): around native decoders, whose messages would appear beside ptocr's one-line errors."""
     global _stderr_users, _stderr_saved
     with _stderr_lock:
         if _stderr_users == 0:
@@ -542,7 +544,7 @@ def _quiet_native_stderr() -> Iterator[None]:
 
 def _pil_open(data: bytes, name: str, pixels: int) -> Image.Image:
     try:
-        with warnings.catch_warnings(), _pillow_allowing(pixels), _quiet_native_stderr():
+        with warnings.catch_warnings(), _pillow_allowing(pixels), quiet_native_stderr():
             warnings.simplefilter("ignore")
             return Image.open(io.BytesIO(data))
     except Exception as exc:  # Pillow's plugins fail on malformed data with many exception types
@@ -569,11 +571,11 @@ def _pil_pages(
                                f"{limits.max_pages} ({limits.pages_advice})")  # fmt: skip
     for index in chosen:
         try:
-            with warnings.catch_warnings(), _quiet_native_stderr():
+            with warnings.catch_warnings(), quiet_native_stderr():
                 warnings.simplefilter("ignore")  # Pillow's warnings on malformed tags: the error says enough
                 if count > 1:
                     image.seek(index)
-            with warnings.catch_warnings(), _quiet_native_stderr(), _pillow_allowing(image.size[0] * image.size[1]):
+            with warnings.catch_warnings(), quiet_native_stderr(), _pillow_allowing(image.size[0] * image.size[1]):
                 warnings.simplefilter("ignore")
                 page = _from_pil(image, f"page {index + 1} of {name}" if count > 1 else name, limits)
         except ImageDecodeError:
@@ -623,7 +625,7 @@ def _render_pdf_page(
         # Checked before rendering: a page declaring 10^6 pt square would otherwise allocate terabytes.
         width, height = math.ceil(width_pt * scale), math.ceil(height_pt * scale)
         _check_pixel_count(height, width, f"{where} at {dpi} dpi", limits)
-        with _quiet_native_stderr():
+        with quiet_native_stderr():
             bitmap = page.render(scale=scale)  # on white, as a printer would; BGR
         try:
             return np.ascontiguousarray(bitmap.to_numpy()[:, :, :3])
@@ -642,7 +644,7 @@ def _has_alpha(data: bytes, pixels: int) -> bool:
     """Whether the image declares transparency, from Pillow's header read (False for formats Pillow cannot
     read, whose alpha OpenCV's colour decode drops as imread does)."""
     try:
-        with warnings.catch_warnings(), _pillow_allowing(pixels), _quiet_native_stderr():
+        with warnings.catch_warnings(), _pillow_allowing(pixels), quiet_native_stderr():
             warnings.simplefilter("ignore")  # header quirks (odd EXIF) are not the user's concern here
             with Image.open(io.BytesIO(data)) as header:
                 return _pil_has_alpha(header)
@@ -668,7 +670,7 @@ def _decode(data: bytes, name: str, limits: InputLimits, has_alpha: bool, fmt: s
     # so they are taken as they are and scaled as float arrays are (×255), clipped to [0, 1] first.
     flags = cv2.IMREAD_UNCHANGED if fmt == "PFM" else cv2.IMREAD_COLOR
     try:
-        with _quiet_native_stderr():
+        with quiet_native_stderr():
             image = cv2.imdecode(np.frombuffer(data, dtype=np.uint8), flags)
             if fmt == "PFM" and image is not None and np.issubdtype(image.dtype, np.floating):
                 image = np.rint(np.clip(np.nan_to_num(image), 0.0, 1.0) * 255.0).astype(np.uint8)
@@ -688,7 +690,7 @@ def _decode(data: bytes, name: str, limits: InputLimits, has_alpha: bool, fmt: s
 
 def _upright_alpha(data: bytes, pixels: int) -> np.ndarray | None:
     try:
-        with warnings.catch_warnings(), _pillow_allowing(pixels), _quiet_native_stderr():
+        with warnings.catch_warnings(), _pillow_allowing(pixels), quiet_native_stderr():
             warnings.simplefilter("ignore")
             with Image.open(io.BytesIO(data)) as image:
                 upright = ImageOps.exif_transpose(image)
@@ -821,6 +823,7 @@ __all__ = [
     "load_image",
     "load_pages",
     "parse_pages",
+    "quiet_native_stderr",
     "read_file",
     "sniff_file",
 ]
