@@ -396,7 +396,7 @@ def test_silencing_stderr_costs_little() -> None:
             pass
     per_call = (time.perf_counter() - started) / 200
     decode = min(_timed(lambda: cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)) for _ in range(20))
-    assert per_call < max(50e-6, decode / 5)  # a few system calls, against a decode of ~100 µs and more
+    assert per_call < max(100e-6, decode / 5)  # a few system calls (~10 µs), against a decode of 0.3 ms and more
 
 
 def _timed(call: Callable[[], object]) -> float:

@@ -482,15 +482,17 @@ _pillow_saved: int | None = None
 def _pillow_allowing(pixels: int) -> Iterator[None]:
     global _pillow_users, _pillow_saved
     with _pillow_lock:
-        limit = Image.MAX_IMAGE_PIXELS
-        if limit is None or pixels <= limit:
-            needed = False
-        else:
-            needed = True
+        # Judged against the user's own setting (saved while raised), so that no call relies on a raise that
+        # another call undoes when it ends.
+        original = _pillow_saved if _pillow_users else Image.MAX_IMAGE_PIXELS
+        needed = original is not None and pixels > original
+        if needed:
             if _pillow_users == 0:
-                _pillow_saved = limit
+                _pillow_saved = original
             _pillow_users += 1
-            Image.MAX_IMAGE_PIXELS = pixels
+            current = Image.MAX_IMAGE_PIXELS
+            if current is not None:  # another call may have raised it further already
+                Image.MAX_IMAGE_PIXELS = max(current, pixels)
     try:
         yield
     finally:
