@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ..errors import ModelFormatError
+from .files import MAX_ONNX_BYTES, read_bounded
 
 if TYPE_CHECKING:
     import onnx
@@ -32,7 +33,6 @@ if TYPE_CHECKING:
 # releases: scalars of decomposed activations, zero initial RNN states), `fill_constant_N.tmp_0` and
 # other temporaries. They are not weights of the network.
 _HELPER_NAME = re.compile(r"^(p2o\.|Constant@|Constant_\d+$)|\.tmp_\d+$")
-_MAX_ONNX_BYTES = 2 * 1024 * 1024 * 1024
 
 
 # Gate blocks per recurrent op: how many, and which ONNX blocks make Paddle's (= torch's) order.
@@ -195,18 +195,21 @@ def _first_use_order(
     return weights
 
 
-def read_onnx_weights(path: Path) -> dict[str, np.ndarray]:
+def read_onnx_weights(path: str | Path) -> dict[str, np.ndarray]:
     """Parameters of an ONNX file in first-use order. Refuses external data and malformed files."""
+    data = read_bounded(path, MAX_ONNX_BYTES, "ONNX model")
+    return onnx_weights_from_bytes(data, what=str(path))
+
+
+def onnx_weights_from_bytes(data: bytes, *, what: str = "ONNX model") -> dict[str, np.ndarray]:
+    """`read_onnx_weights` for the bytes of an ONNX file; `what` names it in errors."""
     import onnx
     from google.protobuf.message import DecodeError
     from onnx import numpy_helper
 
-    what = str(path)
-    if path.stat().st_size > _MAX_ONNX_BYTES:
-        raise ModelFormatError(f"{what}: too large for an OCR model")
     try:
-        model = onnx.load_model(str(path), load_external_data=False)
-    except (DecodeError, RuntimeError, ValueError, OSError) as exc:
+        model = onnx.ModelProto.FromString(data)
+    except (DecodeError, RuntimeError, ValueError) as exc:
         raise ModelFormatError(f"{what}: not an ONNX model ({exc})") from None
     graph = model.graph
     if not graph.node:

@@ -16,6 +16,7 @@ from google.protobuf.message import DecodeError
 
 from ..errors import ModelFormatError
 from . import paddle_framework_pb2 as pb
+from .files import MAX_PROGRAM_BYTES
 
 _DTYPES: dict[int, np.dtype] = {
     pb.VarType.BOOL: np.dtype(np.bool_),
@@ -35,7 +36,6 @@ _SLOT_RANK = {"Filter": 0, "W": 0, "Scale": 1, "Bias": 2, "Mean": 3, "Variance":
 
 # Older exports list a parameter among an op's outputs too (batch_norm writes its running stats back);
 # only inputs count as consumption.
-_MAX_PROGRAM_BYTES = 512 * 1024 * 1024
 
 
 def dtype_from_paddle(code: int) -> np.dtype:
@@ -132,7 +132,7 @@ def _attr_value(attr: pb.OpDesc.Attr) -> Any:
 
 def parse_program(data: bytes, *, what: str = "program") -> PaddleProgram:
     """Parses the bytes of a `.pdmodel` file. Raises ModelFormatError on anything malformed."""
-    if len(data) > _MAX_PROGRAM_BYTES:
+    if len(data) > MAX_PROGRAM_BYTES:
         raise ModelFormatError(f"{what}: {len(data)} bytes is too large for a Paddle program")
     try:
         desc = pb.ProgramDesc.FromString(data)

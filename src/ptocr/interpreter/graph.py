@@ -23,10 +23,11 @@ from torch import fx
 
 from ..errors import UnsupportedProgramError
 from ..formats import PaddleOp, PaddleProgram
+from ..formats.files import MAX_TENSOR_ELEMENTS
 from . import kernels
 
 #: Larger persistables than this (elements) are refused as implausible before anything is allocated.
-MAX_PERSISTABLE_ELEMENTS = 1 << 31
+MAX_PERSISTABLE_ELEMENTS = MAX_TENSOR_ELEMENTS
 
 
 class ProgramBuilder:
@@ -110,7 +111,8 @@ def validate(program: PaddleProgram, lowerings: Mapping[str, Lowering]) -> None:
             f"the program uses op types the interpreter does not implement: {', '.join(unknown)}"
         )
     for name, spec in program.persistables.items():
-        if any(d < 0 for d in spec.shape) or math.prod(spec.shape) > MAX_PERSISTABLE_ELEMENTS:
+        # Zero dimensions count as one: numpy and torch cannot represent an empty tensor with absurd other dims.
+        if any(d < 0 for d in spec.shape) or math.prod(max(d, 1) for d in spec.shape) > MAX_PERSISTABLE_ELEMENTS:
             raise UnsupportedProgramError(f"persistable {name!r} declares an implausible shape {list(spec.shape)}")
     defined = set(program.feed_names) | set(program.persistables)
     for index, op in enumerate(program.ops):
