@@ -1,0 +1,360 @@
+"""Hostile model files: not regular files, endless or oversized, shapes that overflow, unsafe archives.
+
+Each must end promptly in a typed ptocr error naming the file (never block, never read gigabytes, never a
+ValueError/OverflowError/MemoryError). Calls that could block run in a thread joined with a timeout, so a
+regression fails the test instead of hanging the suite. Mutated copies of real files are in
+test_hostile_files.py; this file covers what mutation cannot reach.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+import shutil
+import struct
+import tarfile
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from ptocr import create_model
+from ptocr.errors import ModelFormatError, ModelStoreError, PtocrError, UnsupportedProgramError
+from ptocr.formats import TensorSpec, files, parse_program, read_tensor_stream, read_weights
+from ptocr.formats import paddle_framework_pb2 as pb
+from ptocr.formats.pdparams import read_pdparams
+from ptocr.formats.safetensors_file import safetensors_from_bytes
+from ptocr.interpreter import build_program
+from ptocr.store import ModelStore
+
+from .paths import shared_path
+from .weights import CLS
+
+#: Seconds a refusal may take; a blocked open or an endless read is far slower.
+PROMPT_S = 10.0
+
+needs_fifo = pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="named pipes need a POSIX system")
+
+
+def _raises_promptly(call: Callable[[], object], error: type[BaseException] = PtocrError) -> BaseException:
+    """Runs `call` in a thread; its exception, which must be an `error`, within PROMPT_S seconds."""
+    outcome: list[BaseException | None] = []
+
+    def target() -> None:
+        try:
+            call()
+        except BaseException as exc:  # handed to the test thread and checked there
+            outcome.append(exc)
+        else:
+            outcome.append(None)
+
+    thread = threading.Thread(target=target, daemon=True)
+    thread.start()
+    thread.join(PROMPT_S)
+    assert not thread.is_alive(), f"still running after {PROMPT_S} s (blocked on a FIFO or reading without end?)"
+    assert outcome and outcome[0] is not None, "no error raised"
+    assert isinstance(outcome[0], error), f"{type(outcome[0]).__name__}: {outcome[0]}"
+    return outcome[0]
+
+
+def _unblock(fifo: Path) -> None:
+    """Releases a reader a regression left blocked on `fifo`: opening the write end gives it end-of-file."""
+    with contextlib.suppress(OSError):  # no reader waiting: nothing to release
+        os.close(os.open(fifo, os.O_WRONLY | os.O_NONBLOCK))
+
+
+def _cls_folder(tmp_path: Path) -> Path:
+    source = shared_path("zoo", CLS)
+    folder = tmp_path / "cls"
+    folder.mkdir()
+    for name in ("inference.pdmodel", "inference.pdiparams", "inference.pdiparams.info"):
+        shutil.copyfile(source / name, folder / name)
+    return folder
+
+
+def _fluid_folder(tmp_path: Path) -> Path:
+    source = shared_path("zoo_v1", "ch_ppocr_mobile_v1.1_cls")
+    folder = tmp_path / "fluid"
+    folder.mkdir()
+    for name in ("model", "params"):
+        shutil.copyfile(source / name, folder / name)
+    return folder
+
+
+def _tensor_record(array: np.ndarray, dims: list[int] | None = None) -> bytes:
+    """One LoDTensor of a Paddle parameter stream; `dims` overrides the declared shape."""
+    desc = pb.VarType.TensorDesc(
+        data_type=pb.VarType.FP32, dims=list(array.shape) if dims is None else dims
+    ).SerializeToString()
+    return struct.pack("<IQIi", 0, 0, 0, len(desc)) + desc + array.astype("<f4").tobytes()
+
+
+def _separate_folder(tmp_path: Path) -> tuple[Path, list[str]]:
+    """The v2.0 classifier in fluid's `__model__` + one file per variable layout; its variable names."""
+    source = shared_path("zoo", CLS)
+    program = parse_program((source / "inference.pdmodel").read_bytes())
+    names = program.stored_order()
+    specs = [program.persistables[name] for name in names]
+    tensors = read_tensor_stream((source / "inference.pdiparams").read_bytes(), specs)
+    folder = tmp_path / "separate"
+    folder.mkdir()
+    shutil.copyfile(source / "inference.pdmodel", folder / "__model__")
+    for name in names:
+        (folder / name).write_bytes(_tensor_record(tensors[name]))
+    return folder, names
+
+
+def _model_file(kind: str, tmp_path: Path) -> tuple[Path, Callable[[], object]]:
+    """A model whose file `kind` is to be replaced, and the call that reads it."""
+    if kind in ("inference.pdmodel", "inference.pdiparams", "inference.pdiparams.info"):
+        folder = _cls_folder(tmp_path)
+        return folder / kind, lambda: create_model(CLS, weights=folder)
+    if kind in ("model", "params"):
+        folder = _fluid_folder(tmp_path)
+        return folder / kind, lambda: read_weights(folder)
+    if kind == "variable":
+        folder, names = _separate_folder(tmp_path)
+        return folder / names[len(names) // 2], lambda: read_weights(folder)
+    path = tmp_path / f"weights{kind}"
+    return path, lambda: read_weights(path)
+
+
+MODEL_FILES = [
+    "inference.pdmodel", "inference.pdiparams", "inference.pdiparams.info", "model", "params", "variable",
+    ".onnx", ".pdparams", ".safetensors",
+]  # fmt: skip
+
+
+@needs_fifo
+@pytest.mark.parametrize("kind", MODEL_FILES)
+def test_a_fifo_named_like_a_model_file_is_refused_without_blocking(kind: str, tmp_path: Path) -> None:
+    path, read = _model_file(kind, tmp_path)
+    path.unlink(missing_ok=True)
+    os.mkfifo(path)
+    try:
+        error = _raises_promptly(read, ModelFormatError)
+    finally:
+        _unblock(path)
+    assert str(path) in str(error) and "named pipe" in str(error)
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/zero"), reason="needs /dev/zero")
+@pytest.mark.parametrize("kind", MODEL_FILES)
+def test_dev_zero_as_a_model_file_is_refused_at_once(kind: str, tmp_path: Path) -> None:
+    path, read = _model_file(kind, tmp_path)
+    path.unlink(missing_ok=True)
+    path.symlink_to("/dev/zero")
+    error = _raises_promptly(read, ModelFormatError)
+    assert str(path) in str(error) and "character device" in str(error)
+
+
+def test_a_folder_named_like_a_model_file_is_refused(tmp_path: Path) -> None:
+    for suffix in (".onnx", ".pdparams", ".safetensors"):
+        (tmp_path / f"w{suffix}").mkdir()
+        with pytest.raises(ModelFormatError):
+            read_weights(tmp_path / f"w{suffix}")
+    folder, names = _separate_folder(tmp_path)
+    (folder / names[0]).unlink()
+    (folder / names[0]).mkdir()
+    with pytest.raises(ModelFormatError, match="a folder, not a Paddle variable file"):
+        read_weights(folder)
+
+
+@pytest.mark.parametrize(
+    ("kind", "limit"),
+    [
+        ("inference.pdmodel", files.MAX_PROGRAM_BYTES),
+        ("inference.pdiparams", files.MAX_PARAMS_BYTES),
+        ("inference.pdiparams.info", files.MAX_INFO_BYTES),
+        ("params", files.MAX_PARAMS_BYTES),
+        (".onnx", files.MAX_ONNX_BYTES),
+        (".pdparams", files.MAX_PDPARAMS_BYTES),
+        (".safetensors", files.MAX_SAFETENSORS_BYTES),
+    ],
+)
+def test_a_file_over_its_kinds_limit_is_refused_before_it_is_read(kind: str, limit: int, tmp_path: Path) -> None:
+    path, read = _model_file(kind, tmp_path)
+    with open(path, "wb") as f:
+        f.truncate(limit + 1)  # sparse: nothing is written, and nothing may be read
+    started = time.perf_counter()
+    error = _raises_promptly(read, ModelFormatError)
+    assert time.perf_counter() - started < 5
+    assert str(path) in str(error) and f"{limit + 1} bytes is larger than any" in str(error)
+
+
+def test_a_variable_file_larger_than_its_declared_tensor_is_refused(tmp_path: Path) -> None:
+    folder, names = _separate_folder(tmp_path)
+    with open(folder / names[0], "ab") as f:
+        f.truncate(64 * 1024**2)  # far more than a batch-norm vector's record can hold
+    with pytest.raises(ModelFormatError, match=f"{names[0]}: 67108864 bytes is larger than any Paddle variable"):
+        read_weights(folder)
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/self/status"), reason="needs Linux's /proc")
+def test_bounded_read_stops_at_the_limit_even_if_the_size_lies() -> None:
+    # /proc files report a size of 0 and hold more, like a file that grows between the stat and the read.
+    status = Path("/proc/self/status")
+    assert status.stat().st_size == 0
+    with pytest.raises(ModelFormatError, match="grew past the 0 MiB limit for a Paddle program"):
+        files.read_bounded(status, 100, "Paddle program")
+    assert files.read_bounded(status, 1 << 20, "Paddle program").startswith(b"Name:")
+
+
+def _overflowing_params_folder(tmp_path: Path, dims: list[int]) -> Path:
+    """The v2.0 classifier with its first stored variable declared as `dims`, in program and parameter file."""
+    folder = _cls_folder(tmp_path)
+    source = shared_path("zoo", CLS)
+    program = parse_program((source / "inference.pdmodel").read_bytes())
+    specs = [program.persistables[name] for name in program.stored_order()]
+    tensors = read_tensor_stream((source / "inference.pdiparams").read_bytes(), specs)
+    victim = specs[0].name
+    desc = pb.ProgramDesc.FromString((source / "inference.pdmodel").read_bytes())
+    for var in desc.blocks[0].vars:
+        if var.name == victim:
+            del var.type.lod_tensor.tensor.dims[:]
+            var.type.lod_tensor.tensor.dims.extend(dims)
+    (folder / "inference.pdmodel").write_bytes(desc.SerializeToString())
+    records = [
+        _tensor_record(np.zeros(0, np.float32), dims) if s.name == victim else _tensor_record(tensors[s.name])
+        for s in specs
+    ]
+    (folder / "inference.pdiparams").write_bytes(b"".join(records))
+    return folder
+
+
+@pytest.mark.parametrize(
+    "dims",
+    [
+        [2**32, 2**32],  # 2**64 elements: numpy's int64 product wrapped to 0 and the reshape raised ValueError
+        [2**62, 4, 1],
+        [2**63 - 1, 2],
+        [2**40, 2**40, 0],  # empty, yet no array of this shape can exist
+        [-1, 8],
+    ],
+)
+def test_shapes_that_overflow_int64_are_a_model_format_error(dims: list[int], tmp_path: Path) -> None:
+    folder = _overflowing_params_folder(tmp_path, dims)
+    with pytest.raises(ModelFormatError, match=r"inference\.pdiparams: tensor .*(implausibly large|negative dim)"):
+        create_model(CLS, weights=folder)
+
+
+def test_declared_shapes_larger_than_the_file_are_refused_before_allocating() -> None:
+    big = _tensor_record(np.zeros(2, np.float32), [1 << 20, 1 << 10])  # 4 GiB claimed, 8 bytes held
+    with pytest.raises(ModelFormatError, match="needs 4294967296 bytes but only 8 remain"):
+        read_tensor_stream(big, [TensorSpec("w", (1 << 20, 1 << 10), np.dtype(np.float32))])
+    lod = struct.pack("<IQQ", 0, 1, 2**63)  # one LoD level claiming 2**63 bytes
+    with pytest.raises(ModelFormatError, match="a LoD level of 9223372036854775808 bytes"):
+        read_tensor_stream(lod, [TensorSpec("w", (1,), np.dtype(np.float32))])
+
+
+def _safetensors(header: dict, data: bytes = b"") -> bytes:
+    import json
+
+    text = json.dumps(header).encode()
+    return struct.pack("<Q", len(text)) + text + data
+
+
+@pytest.mark.parametrize(
+    ("header", "data", "message"),
+    [
+        ({"w": {"dtype": "F32", "shape": [2**32, 2**32], "data_offsets": [0, 0]}}, b"", "implausibly large"),
+        ({"w": {"dtype": "F32", "shape": [2**40, 2**40, 0], "data_offsets": [0, 0]}}, b"", "implausibly large"),
+        ({"w": {"dtype": "F32", "shape": [-2, -2], "data_offsets": [0, 16]}}, bytes(16), "negative dimension"),
+        ({"w": {"dtype": "F32", "shape": [1 << 30], "data_offsets": [0, 4]}}, bytes(4), "only 4 remain"),
+        ({"w": {"dtype": "F32", "shape": [1], "data_offsets": [0, 2**70]}}, bytes(4), "outside the file"),
+        ({"w": {"dtype": "BF16", "shape": [1], "data_offsets": [0, 2]}}, bytes(2), "dtype 'BF16'"),
+        (
+            {"a": {"dtype": "F32", "shape": [1], "data_offsets": [0, 4]},
+             "b": {"dtype": "F32", "shape": [1], "data_offsets": [0, 4]}},
+            bytes(4),
+            "starts at data byte 0, expected 4",
+        ),
+        ({"w": {"dtype": "F32", "shape": [1], "data_offsets": [0, 4]}}, bytes(8), "4 data bytes belong to no tensor"),
+        ({"__metadata__": {"k": 1}, "w": {"dtype": "F32", "shape": [1], "data_offsets": [0, 4]}}, bytes(4), "strings"),
+    ],
+)  # fmt: skip
+def test_safetensors_headers_are_checked_before_numpy_sees_them(header: dict, data: bytes, message: str) -> None:
+    with pytest.raises(ModelFormatError, match=message):
+        safetensors_from_bytes(_safetensors(header, data), what="x.safetensors")
+
+
+def test_safetensors_header_length_is_bounded() -> None:
+    with pytest.raises(ModelFormatError, match="a header of 18446744073709551615 bytes"):
+        safetensors_from_bytes(b"\xff" * 8 + b"{}")
+    tensors, metadata = safetensors_from_bytes(
+        _safetensors({"__metadata__": {"a": "b"}, "w": {"dtype": "F32", "shape": [2], "data_offsets": [0, 8]}},
+                     np.array([1, 2], "<f4").tobytes())
+    )  # fmt: skip
+    assert metadata == {"a": "b"} and tensors["w"].tolist() == [1.0, 2.0]
+
+
+def test_pdparams_split_tensors_with_absurd_shapes_are_refused(tmp_path: Path) -> None:
+    import pickle
+
+    state = {
+        "w@@.0": np.zeros(0, np.float32),
+        "UnpackBigParamInfor@@": {"w": {"OriginShape": [2**40, 2**40, 0], "slices": ["w@@.0"]}},
+    }
+    path = tmp_path / "split.pdparams"
+    path.write_bytes(pickle.dumps(state, protocol=4))
+    with pytest.raises(ModelFormatError, match=r"split tensor 'w': shape .* is implausibly large"):
+        read_pdparams(path)
+
+
+def test_the_interpreter_refuses_absurd_empty_persistables() -> None:
+    program = parse_program((shared_path("zoo", CLS) / "inference.pdmodel").read_bytes())
+    name = program.stored_order()[0]
+    spec = program.persistables[name]
+    hostile = type(spec)(name, (2**40, 2**40, 0), spec.dtype)
+    program = type(program)(
+        program.ops, {**program.persistables, name: hostile}, program.feed_names, program.fetch_names
+    )
+    with pytest.raises(UnsupportedProgramError, match="implausible shape"):
+        build_program(program, {})
+
+
+# The store's import: an archive or file from a user.
+
+
+def _tar_with(path: Path, members: dict[str, bytes]) -> Path:
+    with tarfile.open(path, "w") as tf:
+        for name, data in members.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tf.addfile(info, io.BytesIO(data))
+    return path
+
+
+@needs_fifo
+@pytest.mark.parametrize("name", ["ch_ppocr_mobile_v2.0_cls_infer.tar", "model.onnx", "inference.pdmodel"])
+def test_store_import_refuses_a_fifo_without_blocking(name: str, tmp_path: Path) -> None:
+    fifo = tmp_path / name
+    os.mkfifo(fifo)
+    store = ModelStore(tmp_path / "home")
+    try:
+        error = _raises_promptly(lambda: store.import_path(fifo), ModelStoreError)
+    finally:
+        _unblock(fifo)
+    assert str(fifo) in str(error) and "named pipe" in str(error)
+    dev_zero = tmp_path / "zero_infer.tar"
+    dev_zero.symlink_to("/dev/zero")
+    error = _raises_promptly(lambda: store.import_path(dev_zero), ModelStoreError)
+    assert "character device" in str(error)
+
+
+def test_store_import_refuses_huge_members_and_escaping_paths(tmp_path: Path, monkeypatch) -> None:
+    import ptocr.transfer
+
+    store = ModelStore(tmp_path / "home")
+    monkeypatch.setattr(ptocr.transfer, "MAX_FILE_BYTES", 1024)
+    huge = _tar_with(tmp_path / "huge_infer.tar", {"huge_infer/inference.pdiparams": bytes(1025)})
+    with pytest.raises(ModelStoreError, match=r"member 'huge_infer/inference\.pdiparams' is larger than"):
+        store.import_path(huge)
+    escaping = _tar_with(tmp_path / "escape_infer.tar", {"x_infer/../../inference.pdmodel": b"x"})
+    with pytest.raises(ModelStoreError, match="refusing unsafe member path"):
+        store.import_path(escaping)
+    assert not (tmp_path / "inference.pdmodel").exists()
