@@ -358,3 +358,30 @@ def test_store_import_refuses_huge_members_and_escaping_paths(tmp_path: Path, mo
     with pytest.raises(ModelStoreError, match="refusing unsafe member path"):
         store.import_path(escaping)
     assert not (tmp_path / "inference.pdmodel").exists()
+
+
+# Regressions of what fuzzing found (fuzz/RESULTS.md).
+
+
+def test_a_program_with_names_that_are_not_utf8_is_a_model_format_error() -> None:
+    # protobuf returns a proto2 string field holding invalid UTF-8 as bytes; sorting names then raised TypeError.
+    data = (shared_path("zoo", CLS) / "inference.pdmodel").read_bytes()
+    name = parse_program(data).stored_order()[0].encode()
+    hostile = data.replace(name, b"\xff" + name[1:])
+    with pytest.raises(ModelFormatError, match="not UTF-8"):
+        parse_program(hostile, what="x.pdmodel")
+
+
+def test_a_pickle_naming_a_huge_memo_index_is_read_without_allocating_for_it() -> None:
+    # The C unpickler sized its memo array by the index: LONG_BINPUT 10**9 took 60 s and gigabytes.
+    from ptocr.formats import safe_loads
+
+    payload = b"\x80\x02]r" + struct.pack("<I", 1_000_000_000) + b"."
+    started = time.perf_counter()
+    assert safe_loads(payload) == []
+    claims_exabytes = b"\x80\x04\x8e" + struct.pack("<Q", 2**62) + b"xy."  # BINBYTES8 of 2**62 bytes, 2 held
+    with pytest.raises(ModelFormatError, match="not a safe or valid pickle"):
+        safe_loads(claims_exabytes)
+    with pytest.raises(ModelFormatError, match="not a safe or valid pickle"):
+        safe_loads(b"\x80\x02K")  # a truncated size field: struct.error inside the pure-Python unpickler
+    assert time.perf_counter() - started < 2

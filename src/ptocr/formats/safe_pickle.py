@@ -19,6 +19,7 @@ import collections
 import io
 import pickle
 import re
+import struct
 from collections.abc import Callable
 from typing import Any
 
@@ -77,7 +78,11 @@ _NUMPY: dict[tuple[str, str], Any] = {
 }
 
 
-class _RestrictedUnpickler(pickle.Unpickler):
+# The pure-Python unpickler, not the C one: the C unpickler's memo is an array sized by the largest index a
+# pickle names (one LONG_BINPUT of 10**9 allocates and clears gigabytes: found by fuzzing), and it allocates a
+# bytes object of the declared length before reading it; the Python one keeps its memo in a dict and reads
+# what is there. paddle's pickles hold few, large objects, so its speed does not matter.
+class _RestrictedUnpickler(pickle._Unpickler):  # type: ignore[name-defined]
     def __init__(self, file: io.BufferedIOBase, allow_numpy: bool, encoding: str) -> None:
         super().__init__(file, encoding=encoding)
         self._allow_numpy = allow_numpy
@@ -113,5 +118,6 @@ def safe_loads(data: bytes, *, allow_numpy: bool = False, what: str = "pickle", 
         OverflowError,
         RecursionError,
         UnicodeDecodeError,
+        struct.error,  # the pure-Python unpickler's reading of a truncated size field
     ) as exc:
         raise ModelFormatError(f"{what}: not a safe or valid pickle ({exc})") from None
