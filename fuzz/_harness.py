@@ -3,7 +3,8 @@
 Run a harness as `python fuzz/fuzz_<target>.py [libFuzzer flags] [corpus folders]`. Without folders it reads
 the seeds in `fuzz/corpus/<target>/` and writes what it discovers to `fuzz/work/<target>/` (git-ignored).
 Defaults, each overridable on the command line: `-rss_limit_mb=2048` (bounded memory), `-timeout=10` (a
-hang is any input taking over 10 s), `-max_len=1048576`.
+hang is any input taking over 10 s), `-max_len=1048576`, `-artifact_prefix=fuzz/work/<target>/` (where a
+crashing, hanging or memory-exhausting input is saved).
 """
 
 from __future__ import annotations
@@ -26,9 +27,11 @@ def main(target: str) -> None:
     for flag, value in _DEFAULTS.items():
         if not any(a.startswith(flag + "=") for a in flags):
             flags.append(f"{flag}={value}")
+    work = targets.FUZZ_DIR / "work" / target
+    work.mkdir(parents=True, exist_ok=True)
+    if not any(a.startswith("-artifact_prefix=") for a in flags):
+        flags.append(f"-artifact_prefix={work}/")  # crash-*, timeout-*, oom-* inputs land beside the corpus
     if not folders:
-        work = targets.FUZZ_DIR / "work" / target
-        work.mkdir(parents=True, exist_ok=True)
         folders = [str(work), str(targets.CORPUS_DIR / target)]
     address_space = _ADDRESS_SPACE_MB.get(target, _DEFAULT_ADDRESS_SPACE_MB)
     if address_space is not None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import io
 import os
+import pickle
 import shutil
 import struct
 import tarfile
@@ -385,3 +386,35 @@ def test_a_pickle_naming_a_huge_memo_index_is_read_without_allocating_for_it() -
     with pytest.raises(ModelFormatError, match="not a safe or valid pickle"):
         safe_loads(b"\x80\x02K")  # a truncated size field: struct.error inside the pure-Python unpickler
     assert time.perf_counter() - started < 2
+
+
+class _ArrayState:
+    """Pickles as numpy pickles an array, with the state given."""
+
+    def __init__(self, state: tuple) -> None:
+        self.state = state
+
+    def __reduce__(self):
+        reconstruct, arguments, _state = np.zeros(1).__reduce__()
+        return reconstruct, arguments, self.state
+
+
+def test_numpy_states_in_pickles_are_checked_before_numpy_sees_them() -> None:
+    # A fuzzed .pdparams gave numpy's dtype.__setstate__ a state that made it raise SystemError.
+    from ptocr.formats import safe_loads
+
+    crash = Path(__file__).parent / "data" / "fuzz" / "unpickler-dtype-setstate.pickle"
+    with pytest.raises(ModelFormatError, match="not a safe or valid pickle"):
+        safe_loads(crash.read_bytes(), allow_numpy=True, encoding="latin1")
+    good = np.arange(6, dtype=">f4").reshape(2, 3)
+    assert np.array_equal(safe_loads(pickle.dumps(good, protocol=2), allow_numpy=True), good)
+    little_endian = b"X\x01\x00\x00\x00<"  # the byte order in the dtype's state, as protocol 2 writes it
+    assert little_endian in pickle.dumps(np.dtype("<f4"), protocol=2)
+    bad_order = pickle.dumps(np.dtype("<f4"), protocol=2).replace(little_endian, b"X\x01\x00\x00\x00?")
+    with pytest.raises(ModelFormatError, match="unusual numpy dtype state"):
+        safe_loads(bad_order, allow_numpy=True)
+    short_data = pickle.dumps(_ArrayState((1, (2, 3), np.dtype("<f4"), False, bytes(20))), protocol=4)
+    with pytest.raises(ModelFormatError, match=r"array of shape \[2, 3\] with 20 bytes"):
+        safe_loads(short_data, allow_numpy=True)
+    with pytest.raises(ModelFormatError, match="refusing to set the state of a dict"):
+        safe_loads(b"\x80\x02}}b.")
