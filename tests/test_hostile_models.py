@@ -418,3 +418,20 @@ def test_numpy_states_in_pickles_are_checked_before_numpy_sees_them() -> None:
         safe_loads(short_data, allow_numpy=True)
     with pytest.raises(ModelFormatError, match="refusing to set the state of a dict"):
         safe_loads(b"\x80\x02}}b.")
+
+
+@pytest.mark.parametrize(("data_type", "dims"), [(65, [1]), (8, [1]), (1, [2**40, 2**40, 0])])  # unknown, string
+def test_onnx_tensors_of_unknown_types_or_absurd_shapes_are_refused(data_type: int, dims: list[int]) -> None:
+    # Fuzzing found data type 65 escaping onnx's numpy_helper as KeyError.
+    import onnx
+    from onnx import helper
+
+    from ptocr.formats.onnx_reader import onnx_weights_from_bytes
+
+    tensor = onnx.TensorProto(name="w", data_type=data_type, dims=dims, raw_data=b"\0\0\0\0")
+    node = helper.make_node("Constant", [], ["w"], value=tensor)
+    use = helper.make_node("Relu", ["w"], ["y"])
+    graph = helper.make_graph([node, use], "g", [], [helper.make_tensor_value_info("y", 1, None)])
+    data = helper.make_model(graph).SerializeToString()
+    with pytest.raises(ModelFormatError, match=r"x\.onnx: tensor 'w'(: shape| has data type)"):
+        onnx_weights_from_bytes(data, what="x.onnx")

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ..errors import ModelFormatError
-from .files import MAX_ONNX_BYTES, read_bounded
+from .files import MAX_ONNX_BYTES, element_count, read_bounded
 
 if TYPE_CHECKING:
     import onnx
@@ -33,6 +33,9 @@ if TYPE_CHECKING:
 # releases: scalars of decomposed activations, zero initial RNN states), `fill_constant_N.tmp_0` and
 # other temporaries. They are not weights of the network.
 _HELPER_NAME = re.compile(r"^(p2o\.|Constant@|Constant_\d+$)|\.tmp_\d+$")
+#: `TensorProto.DataType` codes of the tensors an OCR export holds (float 32/16/64, signed/unsigned integers,
+#: bool); strings, complex, bfloat16 and float8 tensors are refused before `numpy_helper` sees them.
+_NUMERIC_TENSOR_TYPES = frozenset({1, 2, 3, 4, 5, 6, 7, 9, 10, 11, 12, 13})
 
 
 # Gate blocks per recurrent op: how many, and which ONNX blocks make Paddle's (= torch's) order.
@@ -218,9 +221,14 @@ def onnx_weights_from_bytes(data: bytes, *, what: str = "ONNX model") -> dict[st
     def to_array(tensor: onnx.TensorProto) -> np.ndarray:
         if tensor.data_location == onnx.TensorProto.EXTERNAL:
             raise ModelFormatError(f"{what}: tensor {tensor.name!r} refers to external data, which is not read")
+        if tensor.data_type not in _NUMERIC_TENSOR_TYPES:
+            raise ModelFormatError(
+                f"{what}: tensor {tensor.name!r} has data type {tensor.data_type}, not a plain numeric type"
+            )
+        element_count(tensor.dims, f"{what}: tensor {tensor.name!r}")  # before onnx reshapes or allocates
         try:
             return numpy_helper.to_array(tensor)
-        except (ValueError, TypeError) as exc:
+        except (ValueError, TypeError, KeyError) as exc:
             raise ModelFormatError(f"{what}: bad tensor {tensor.name!r} ({exc})") from None
 
     constants: dict[str, np.ndarray] = {t.name: to_array(t) for t in graph.initializer}
