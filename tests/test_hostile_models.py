@@ -435,3 +435,20 @@ def test_onnx_tensors_of_unknown_types_or_absurd_shapes_are_refused(data_type: i
     data = helper.make_model(graph).SerializeToString()
     with pytest.raises(ModelFormatError, match=r"x\.onnx: tensor 'w'(: shape| has data type)"):
         onnx_weights_from_bytes(data, what="x.onnx")
+
+
+def test_a_program_whose_shapes_do_not_fit_fails_to_run_with_a_typed_error() -> None:
+    # Fuzzing found torch's RuntimeError escaping an interpreted program whose batch norm declares 8 channels
+    # after a 16-channel convolution: validation cannot know the feed shapes, so running reports it.
+    import torch
+
+    program = parse_program((shared_path("zoo", CLS) / "inference.pdmodel").read_bytes())
+    batch_norm = next(op for op in program.ops if op.type == "batch_norm")
+    persistables = dict(program.persistables)
+    for slot in ("Scale", "Bias", "Mean", "Variance"):
+        name = batch_norm.inputs[slot][0]
+        persistables[name] = TensorSpec(name, (3,), persistables[name].dtype)
+    hostile = type(program)(program.ops, persistables, program.feed_names, program.fetch_names)
+    module = build_program(hostile, {name: np.ones(spec.shape, spec.dtype) for name, spec in persistables.items()})
+    with pytest.raises(UnsupportedProgramError, match=r"failed on feeds of shape \[1, 3, 48, 192\]"):
+        module(torch.zeros(1, 3, 48, 192))

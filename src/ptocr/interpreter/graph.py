@@ -132,6 +132,23 @@ def validate(program: PaddleProgram, lowerings: Mapping[str, Lowering]) -> None:
         raise UnsupportedProgramError("the program has no feed or no fetch variables")
 
 
+class PaddleProgramModule(fx.GraphModule):
+    """The GraphModule of a Paddle program. Validation cannot know the shapes the feeds will have, so a program
+    whose declared shapes do not fit its input or each other fails only when it runs: that failure is an
+    `UnsupportedProgramError` (a ptocr error naming the reason), not torch's bare RuntimeError."""
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return super().__call__(*args, **kwargs)
+        except (RuntimeError, ValueError, IndexError) as exc:
+            shapes = ", ".join(str(list(a.shape)) for a in args if isinstance(a, torch.Tensor))
+            reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise UnsupportedProgramError(
+                f"the program failed on feeds of shape {shapes}: {reason} (its declared shapes do not fit the "
+                "input or each other)"
+            ) from exc
+
+
 def _attribute_name(name: str, taken: set[str]) -> str:
     base = "p_" + re.sub(r"\W", "_", name)
     candidate, n = base, 1
@@ -179,7 +196,7 @@ def build_graph_module(
         outputs.append(graph.call_function(kernels.lod_tensor, (node, lods[name])) if name in lods else node)
     graph.output(outputs[0] if len(outputs) == 1 else tuple(outputs))
     graph.eliminate_dead_code()
-    module = fx.GraphModule(root, graph, class_name="PaddleProgramModule")
+    module = PaddleProgramModule(root, graph, class_name="PaddleProgramModule")
     module.feed_names = program.feed_names  # type: ignore[assignment]
     module.fetch_names = program.fetch_names  # type: ignore[assignment]
     #: Paddle variable name → the buffer holding it (`module.get_buffer(attribute)`).
