@@ -145,8 +145,9 @@ def interpreter(data: bytes) -> None:
     total = 0
     tensors: dict[str, np.ndarray] = {}
     for name, spec in parsed.persistables.items():
-        if any(d < 0 for d in spec.shape):
-            tensors[name] = np.zeros(0, spec.dtype)  # refused by validation, as a file could not hold it
+        if any(d < 0 for d in spec.shape) or math.prod(max(d, 1) for d in spec.shape) > MAX_INTERPRETER_ELEMENTS:
+            # Negative or absurd (possibly empty) shapes: no array can have them, and validation refuses them.
+            tensors[name] = np.zeros(0, spec.dtype)
             continue
         count = math.prod(spec.shape)
         total += count

@@ -268,6 +268,7 @@ def _safetensors(header: dict, data: bytes = b"") -> bytes:
         ({"w": {"dtype": "F32", "shape": [1 << 30], "data_offsets": [0, 4]}}, bytes(4), "only 4 remain"),
         ({"w": {"dtype": "F32", "shape": [1], "data_offsets": [0, 2**70]}}, bytes(4), "outside the file"),
         ({"w": {"dtype": "BF16", "shape": [1], "data_offsets": [0, 2]}}, bytes(2), "dtype 'BF16'"),
+        ({"w": {"dtype": ["F32"], "shape": [1], "data_offsets": [0, 4]}}, bytes(4), r"dtype \['F32'\]"),  # fuzzing
         (
             {"a": {"dtype": "F32", "shape": [1], "data_offsets": [0, 4]},
              "b": {"dtype": "F32", "shape": [1], "data_offsets": [0, 4]}},
@@ -452,3 +453,29 @@ def test_a_program_whose_shapes_do_not_fit_fails_to_run_with_a_typed_error() -> 
     module = build_program(hostile, {name: np.ones(spec.shape, spec.dtype) for name, spec in persistables.items()})
     with pytest.raises(UnsupportedProgramError, match=r"failed on feeds of shape \[1, 3, 48, 192\]"):
         module(torch.zeros(1, 3, 48, 192))
+
+
+def test_quantisation_attributes_and_tensors_of_the_wrong_kind_are_model_format_errors() -> None:
+    from dataclasses import replace
+
+    from ptocr.formats.paddle import read_paddle_variables
+    from ptocr.formats.quantisation import split_quantisation
+
+    folder = shared_path("zoo_v1", "ch_ppocr_mobile_v1.1_cls_quant")
+    program, tensors = read_paddle_variables(folder / "model", folder / "params")
+    assert split_quantisation(program, tensors)[1]  # the real file is a quantised program
+    quantise = next(i for i, op in enumerate(program.ops) if op.type == "fake_quantize_moving_average_abs_max")
+
+    def with_op(index: int, **changes: object) -> object:
+        ops = list(program.ops)
+        ops[index] = replace(ops[index], **changes)
+        return replace(program, ops=tuple(ops))
+
+    odd_round = with_op(quantise, attrs={**program.ops[quantise].attrs, "round_type": "half"})
+    with pytest.raises(ModelFormatError, match="'round_type' is 'half', not an integer"):
+        split_quantisation(odd_round, tensors)
+    quantised = program.ops[quantise].outputs["Out"][0]
+    weight = next(op.inputs["Filter"][0] for op in program.ops if op.inputs.get("Input") == (quantised,))
+    without_weight = {name: array for name, array in tensors.items() if name != weight}
+    with pytest.raises(ModelFormatError, match=f"the weight '{weight}' is not a stored"):
+        split_quantisation(program, without_weight)

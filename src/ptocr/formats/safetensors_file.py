@@ -79,7 +79,7 @@ def safetensors_from_bytes(data: bytes, *, what: str = "safetensors") -> tuple[d
         if not isinstance(entry, dict):
             raise _invalid(what, f"the entry of {name!r} is not an object")
         dtype, shape, offsets = entry.get("dtype"), entry.get("shape"), entry.get("data_offsets")
-        if dtype not in _DTYPES:
+        if not isinstance(dtype, str) or dtype not in _DTYPES:
             raise _invalid(what, f"tensor {name!r} has dtype {dtype!r}, not one of {', '.join(_DTYPES)}")
         if not isinstance(shape, list) or not all(isinstance(d, int) and not isinstance(d, bool) for d in shape):
             raise _invalid(what, f"tensor {name!r} has no list of integer dimensions")
