@@ -8,9 +8,11 @@ in a small container format (`pack_files` / `unpack_files`), so one fuzzed input
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import functools
 import math
+import shutil
 import struct
 import tempfile
 from collections.abc import Callable
@@ -56,8 +58,10 @@ def unpack_files(data: bytes, count: int) -> list[bytes]:
 
 @functools.cache
 def _scratch() -> Path:
-    """A private folder for targets that read files from disk (one per process)."""
-    return Path(tempfile.mkdtemp(prefix="ptocr-fuzz-"))
+    """A private folder for targets that read files from disk (one per process, removed at exit)."""
+    folder = Path(tempfile.mkdtemp(prefix="ptocr-fuzz-"))
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    return folder
 
 
 def _fresh_folder(name: str) -> Path:
