@@ -36,6 +36,7 @@ from typing import Literal, Protocol
 
 from .errors import ModelStoreError, PtocrError, UnknownModelError
 from .transfer import (
+    MAX_ARCHIVE_BYTES,
     MAX_FILE_BYTES,
     Fetcher,
     NetworkFetcher,
@@ -74,6 +75,14 @@ _IMPORT_SUFFIXES = (".pdmodel", ".pdiparams", ".pdiparams.info", ".onnx")
 #: What a failing source may raise; the next source is then tried.
 _SOURCE_ERRORS = (ModelStoreError, OSError, http.client.HTTPException, tarfile.TarError, zipfile.BadZipFile,
                   zlib.error, EOFError, subprocess.SubprocessError)  # fmt: skip
+
+
+def _require_regular_archive(path: Path) -> None:
+    """Refuses (ModelStoreError) a FIFO, device or oversized file given to `import_path` before it is opened:
+    reading a FIFO would block, a device would never end."""
+    from .formats.files import regular_file_size  # the model readers' check; not imported with the store
+
+    regular_file_size(path, MAX_ARCHIVE_BYTES, "model archive or model", error=ModelStoreError)
 
 
 def default_home() -> Path:
@@ -267,6 +276,8 @@ class ModelStore:
         src = Path(path)
         if not src.exists():
             raise ModelStoreError(f"{src}: no such file or directory")
+        if not src.is_dir():
+            _require_regular_archive(src)
         if name is not None and not self._files(name, "paddle").pinned:
             return [self._import_unpinned(src, name)]
         with tempfile.TemporaryDirectory(prefix="import-", dir=self._tmp()) as tmp:

@@ -61,10 +61,16 @@ class WeightSet:
         return len(self.tensors)
 
 
+def _is_file_entry(path: Path) -> bool:
+    """Whether `path` exists and is no folder. A FIFO or a device named like a model file counts, so that the
+    bounded reader refuses it by name rather than the layout looking absent."""
+    return path.exists() and not path.is_dir()
+
+
 def _model_folder(path: Path) -> Path:
     """The folder a model is in: `path` itself, or the folder of a Paddle program or parameter file."""
     in_folder = path.suffix in (".pdmodel", ".pdiparams") or path.name in _PADDLE_FILE_NAMES
-    return path.parent if path.is_file() and in_folder else path
+    return path.parent if _is_file_entry(path) and in_folder else path
 
 
 def _paddle_folder_files(folder: Path) -> tuple[Path, Path | None] | None:
@@ -74,10 +80,10 @@ def _paddle_folder_files(folder: Path) -> tuple[Path, Path | None] | None:
         return None
     for program_name, params_name in _COMBINED_LAYOUTS:
         program, params = folder / program_name, folder / params_name
-        if program.is_file() and params.is_file():
+        if _is_file_entry(program) and _is_file_entry(params):
             return program, params
     for program_name in _SEPARATE_PROGRAMS:
-        if (folder / program_name).is_file():
+        if _is_file_entry(folder / program_name):
             return folder / program_name, None
     return None
 
@@ -99,7 +105,7 @@ def find_paddle_program(path: str | os.PathLike[str]) -> tuple[Path, Path | None
 
 def _folder_checkpoint(folder: Path) -> Path | None:
     """The one trained checkpoint of a folder that holds no inference files, if there is one."""
-    found = [folder / name for name in CHECKPOINT_NAMES if (folder / name).is_file()]
+    found = [folder / name for name in CHECKPOINT_NAMES if _is_file_entry(folder / name)]
     if len(found) > 1:
         names = ", ".join(p.name for p in found)
         raise ModelFormatError(f"{folder}: holds several checkpoints ({names}): pass the one to load")
@@ -122,7 +128,7 @@ def read_weights(path: str | os.PathLike[str]) -> WeightSet:
     path = Path(path)
     if not path.exists():
         raise ModelFormatError(f"{path}: no such file or folder")
-    if path.is_file():
+    if _is_file_entry(path):
         refuse_training_state(path)
         if path.suffix == ".onnx":
             return WeightSet(read_onnx_weights(path), "onnx", str(path))
@@ -148,7 +154,7 @@ def read_weights(path: str | os.PathLike[str]) -> WeightSet:
     program_path, params_path = files
     program, tensors = read_paddle_inference(program_path, params_path)
     info = params_path.with_name(params_path.name + ".info") if params_path is not None else None
-    names = read_structured_names(info) if info is not None and info.is_file() else {}
+    names = read_structured_names(info) if info is not None and _is_file_entry(info) else {}
     return _structural_weights(program, tensors, str(folder), names)
 
 
@@ -166,7 +172,7 @@ def _read_checkpoint(path: Path) -> WeightSet:
     """A trained `.pdparams`: paddle 2.x's state dict by key, or, with fluid's `.pdmodel` beside it (PaddleOCR
     1.x's trained archives), fluid parameters placed by the training program's structure."""
     program_path = path.with_suffix(".pdmodel")
-    if program_path.is_file():
+    if _is_file_entry(program_path):
         program, tensors = read_fluid_checkpoint(path, program_path)
         return _structural_weights(program, tensors, str(path))
     return WeightSet(read_pdparams(path), "paddle-checkpoint", str(path))

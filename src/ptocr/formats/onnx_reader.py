@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ..errors import ModelFormatError
+from .files import MAX_ONNX_BYTES, element_count, read_bounded
 
 if TYPE_CHECKING:
     import onnx
@@ -32,7 +33,9 @@ if TYPE_CHECKING:
 # releases: scalars of decomposed activations, zero initial RNN states), `fill_constant_N.tmp_0` and
 # other temporaries. They are not weights of the network.
 _HELPER_NAME = re.compile(r"^(p2o\.|Constant@|Constant_\d+$)|\.tmp_\d+$")
-_MAX_ONNX_BYTES = 2 * 1024 * 1024 * 1024
+#: `TensorProto.DataType` codes of the tensors an OCR export holds (float 32/16/64, signed/unsigned integers,
+#: bool); strings, complex, bfloat16 and float8 tensors are refused before `numpy_helper` sees them.
+_NUMERIC_TENSOR_TYPES = frozenset({1, 2, 3, 4, 5, 6, 7, 9, 10, 11, 12, 13})
 
 
 # Gate blocks per recurrent op: how many, and which ONNX blocks make Paddle's (= torch's) order.
@@ -195,18 +198,21 @@ def _first_use_order(
     return weights
 
 
-def read_onnx_weights(path: Path) -> dict[str, np.ndarray]:
+def read_onnx_weights(path: str | Path) -> dict[str, np.ndarray]:
     """Parameters of an ONNX file in first-use order. Refuses external data and malformed files."""
+    data = read_bounded(path, MAX_ONNX_BYTES, "ONNX model")
+    return onnx_weights_from_bytes(data, what=str(path))
+
+
+def onnx_weights_from_bytes(data: bytes, *, what: str = "ONNX model") -> dict[str, np.ndarray]:
+    """`read_onnx_weights` for the bytes of an ONNX file; `what` names it in errors."""
     import onnx
     from google.protobuf.message import DecodeError
     from onnx import numpy_helper
 
-    what = str(path)
-    if path.stat().st_size > _MAX_ONNX_BYTES:
-        raise ModelFormatError(f"{what}: too large for an OCR model")
     try:
-        model = onnx.load_model(str(path), load_external_data=False)
-    except (DecodeError, RuntimeError, ValueError, OSError) as exc:
+        model = onnx.ModelProto.FromString(data)
+    except (DecodeError, RuntimeError, ValueError) as exc:
         raise ModelFormatError(f"{what}: not an ONNX model ({exc})") from None
     graph = model.graph
     if not graph.node:
@@ -215,9 +221,14 @@ def read_onnx_weights(path: Path) -> dict[str, np.ndarray]:
     def to_array(tensor: onnx.TensorProto) -> np.ndarray:
         if tensor.data_location == onnx.TensorProto.EXTERNAL:
             raise ModelFormatError(f"{what}: tensor {tensor.name!r} refers to external data, which is not read")
+        if tensor.data_type not in _NUMERIC_TENSOR_TYPES:
+            raise ModelFormatError(
+                f"{what}: tensor {tensor.name!r} has data type {tensor.data_type}, not a plain numeric type"
+            )
+        element_count(tensor.dims, f"{what}: tensor {tensor.name!r}")  # before onnx reshapes or allocates
         try:
             return numpy_helper.to_array(tensor)
-        except (ValueError, TypeError) as exc:
+        except (ValueError, TypeError, KeyError) as exc:
             raise ModelFormatError(f"{what}: bad tensor {tensor.name!r} ({exc})") from None
 
     constants: dict[str, np.ndarray] = {t.name: to_array(t) for t in graph.initializer}

@@ -17,26 +17,23 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import ModelFormatError
+from .files import MAX_INFO_BYTES, MAX_PARAMS_BYTES, MAX_PROGRAM_BYTES, element_count, read_bounded
 from .pdparams import read_pdparams
-from .program import PaddleProgram, parse_program
+from .program import PaddleProgram, TensorSpec, parse_program
 from .safe_pickle import safe_loads
 from .tensor_stream import read_tensor_stream
 
-_MAX_INFO_BYTES = 16 * 1024 * 1024
+#: A tensor record's headers (versions, LoD levels, the `TensorDesc` protobuf) take less than this.
+_RECORD_SLACK_BYTES = 1024**2
 
 
-def _read_bytes(path: Path) -> bytes:
-    try:
-        return path.read_bytes()
-    except OSError as exc:
-        raise ModelFormatError(f"{path}: cannot read ({exc.strerror or exc})") from None
+def _read_program(path: Path) -> PaddleProgram:
+    return parse_program(read_bounded(path, MAX_PROGRAM_BYTES, "Paddle program"), what=str(path))
 
 
 def read_structured_names(path: Path) -> dict[str, str]:
     """`inference.pdiparams.info`: Paddle variable name → the layer path it had in the Python model."""
-    data = _read_bytes(path)
-    if len(data) > _MAX_INFO_BYTES:
-        raise ModelFormatError(f"{path}: too large for a parameter info file")
+    data = read_bounded(path, MAX_INFO_BYTES, "parameter info")
     info = safe_loads(data, what=str(path))
     if not isinstance(info, dict):
         raise ModelFormatError(f"{path}: expected a dict, found {type(info).__name__}")
@@ -64,16 +61,25 @@ def read_paddle_variables(
 ) -> tuple[PaddleProgram, dict[str, np.ndarray]]:
     """The program and its weights keyed by their Paddle variable names (what the program's ops name), in
     stored (sorted) order. `params_path` as for `read_paddle_inference`."""
-    program = parse_program(_read_bytes(program_path), what=str(program_path))
+    program = _read_program(program_path)
     specs = [program.persistables[name] for name in program.stored_order()]
     if params_path is not None:
-        stored = read_tensor_stream(_read_bytes(params_path), specs, what=str(params_path))
+        data = read_bounded(params_path, MAX_PARAMS_BYTES, "Paddle parameter")
+        stored = read_tensor_stream(data, specs, what=str(params_path))
     else:
         stored = {}
+        budget = MAX_PARAMS_BYTES  # the variables together are bounded like one combined file
         for spec in specs:
             path = _variable_file(program_path, spec.name)
-            stored.update(read_tensor_stream(_read_bytes(path), [spec], what=str(path)))
+            data = read_bounded(path, min(budget, _variable_file_limit(spec, str(path))), "Paddle variable")
+            budget -= len(data)
+            stored.update(read_tensor_stream(data, [spec], what=str(path)))
     return program, stored
+
+
+def _variable_file_limit(spec: TensorSpec, what: str) -> int:
+    """The most bytes a one-variable file can hold: the declared tensor plus its record's headers."""
+    return element_count(spec.shape, f"{what}: tensor {spec.name!r}") * spec.dtype.itemsize + _RECORD_SLACK_BYTES
 
 
 def _variable_file(program_path: Path, name: str) -> Path:
@@ -83,7 +89,7 @@ def _variable_file(program_path: Path, name: str) -> Path:
     if not name or name in (".", "..") or "/" in name or "\\" in name or "\0" in name:
         raise ModelFormatError(f"{folder}: the program names a variable {name!r} that cannot be a file name")
     path = folder / name
-    if not path.is_file():
+    if not path.exists():
         raise ModelFormatError(
             f"{folder}: no parameter file beside {program_path.name} (params, __params__ or .pdiparams), and no "
             f"file for the program's variable {name!r} either (fluid's layout of one file per variable)"
@@ -98,7 +104,7 @@ def read_fluid_checkpoint(params_path: Path, program_path: Path) -> tuple[Paddle
     the program with the declared shape; the program's other persistables (optimizer moments, learning rate,
     in the `.pdopt` file) are not weights and are left out.
     """
-    program = parse_program(_read_bytes(program_path), what=str(program_path))
+    program = _read_program(program_path)
     tensors = read_pdparams(params_path)
     strangers = [name for name in tensors if name not in program.persistables]
     if strangers:

@@ -15,7 +15,6 @@ The file is unpickled with the project's restricted unpickler: numpy arrays and 
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -23,11 +22,9 @@ from typing import Any
 import numpy as np
 
 from ..errors import ModelFormatError
+from .files import MAX_PDPARAMS_BYTES, element_count, read_bounded
 from .safe_pickle import safe_loads
 
-#: The largest checkpoint read. PP-OCR checkpoints are under 1 GB even with a distillation teacher and
-#: training-only heads; the file is held in memory twice (pickle bytes and arrays) while it is read.
-MAX_PDPARAMS_BYTES = 4 * 1024**3
 #: More entries than any network here has (the v4 server distillation checkpoints hold a few thousand).
 MAX_ENTRIES = 100_000
 _MAX_KEY_CHARS = 1_000
@@ -52,18 +49,6 @@ def refuse_training_state(path: Path) -> None:
             f"{path}: {path.suffix} files hold {what}, not model weights; ptocr ignores them: "
             f"pass the {path.with_suffix('.pdparams').name} beside it"
         )
-
-
-def _read_bounded(path: Path) -> bytes:
-    try:
-        size = path.stat().st_size
-        if size > MAX_PDPARAMS_BYTES:
-            raise ModelFormatError(
-                f"{path}: {size} bytes is larger than any PP-OCR checkpoint (limit {MAX_PDPARAMS_BYTES})"
-            )
-        return path.read_bytes()
-    except OSError as exc:
-        raise ModelFormatError(f"{path}: cannot read ({exc.strerror or exc})") from None
 
 
 def _sniff(data: bytes, path: Path) -> None:
@@ -117,7 +102,7 @@ def _join_split_arrays(entries: dict[str, Any], info: Any, path: Path) -> dict[s
             parts.append(_as_array(name, entries[name], path))
         if len({p.dtype for p in parts}) != 1 or any(p.ndim != 1 for p in parts):
             raise ModelFormatError(f"{path}: the slices of split tensor {key!r} are not 1-D arrays of one dtype")
-        if sum(p.size for p in parts) != math.prod(shape):
+        if sum(p.size for p in parts) != element_count(shape, f"{path}: split tensor {key!r}"):
             raise ModelFormatError(f"{path}: the slices of split tensor {key!r} do not add up to shape {list(shape)}")
         joined[key] = np.concatenate(parts).reshape(shape)
         first_slice[slices[0]] = key
@@ -139,7 +124,8 @@ def read_pdparams(path: str | Path) -> dict[str, np.ndarray]:
     """
     path = Path(path)
     refuse_training_state(path)
-    data = _read_bounded(path)
+    # PP-OCR checkpoints are under 1 GB even with a distillation teacher and training-only heads.
+    data = read_bounded(path, MAX_PDPARAMS_BYTES, "paddle checkpoint (.pdparams)")
     _sniff(data, path)
     # paddle.load unpickles with encoding="latin1" so that Python 2 era byte strings decode.
     loaded = safe_loads(data, allow_numpy=True, what=str(path), encoding="latin1")

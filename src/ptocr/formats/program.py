@@ -16,6 +16,7 @@ from google.protobuf.message import DecodeError
 
 from ..errors import ModelFormatError
 from . import paddle_framework_pb2 as pb
+from .files import MAX_PROGRAM_BYTES
 
 _DTYPES: dict[int, np.dtype] = {
     pb.VarType.BOOL: np.dtype(np.bool_),
@@ -35,7 +36,6 @@ _SLOT_RANK = {"Filter": 0, "W": 0, "Scale": 1, "Bias": 2, "Mean": 3, "Variance":
 
 # Older exports list a parameter among an op's outputs too (batch_norm writes its running stats back);
 # only inputs count as consumption.
-_MAX_PROGRAM_BYTES = 512 * 1024 * 1024
 
 
 def dtype_from_paddle(code: int) -> np.dtype:
@@ -101,6 +101,21 @@ class PaddleProgram:
         return [op.type for op in self.ops]
 
 
+class _NotText(ValueError):
+    """A protobuf `string` field that held bytes which are not UTF-8."""
+
+
+def _text(value: str | bytes) -> str:
+    # protobuf hands a proto2 `string` field that is not valid UTF-8 back as bytes; Paddle writes only text.
+    if not isinstance(value, str):
+        raise _NotText(repr(value[:40]))
+    return value
+
+
+def _texts(values: Any) -> tuple[str, ...]:
+    return tuple(_text(v) for v in values)
+
+
 def _attr_value(attr: pb.OpDesc.Attr) -> Any:
     kind = attr.type
     if kind == pb.INT:
@@ -108,13 +123,13 @@ def _attr_value(attr: pb.OpDesc.Attr) -> Any:
     if kind == pb.FLOAT:
         return attr.f
     if kind == pb.STRING:
-        return attr.s
+        return _text(attr.s)
     if kind == pb.INTS:
         return tuple(attr.ints)
     if kind == pb.FLOATS:
         return tuple(attr.floats)
     if kind == pb.STRINGS:
-        return tuple(attr.strings)
+        return _texts(attr.strings)
     if kind == pb.BOOLEAN:
         return attr.b
     if kind == pb.BOOLEANS:
@@ -132,7 +147,7 @@ def _attr_value(attr: pb.OpDesc.Attr) -> Any:
 
 def parse_program(data: bytes, *, what: str = "program") -> PaddleProgram:
     """Parses the bytes of a `.pdmodel` file. Raises ModelFormatError on anything malformed."""
-    if len(data) > _MAX_PROGRAM_BYTES:
+    if len(data) > MAX_PROGRAM_BYTES:
         raise ModelFormatError(f"{what}: {len(data)} bytes is too large for a Paddle program")
     try:
         desc = pb.ProgramDesc.FromString(data)
@@ -140,31 +155,42 @@ def parse_program(data: bytes, *, what: str = "program") -> PaddleProgram:
         raise ModelFormatError(f"{what}: not a Paddle program (protobuf: {exc})") from None
     if not desc.blocks:
         raise ModelFormatError(f"{what}: not a Paddle program (no blocks)")
-    block = desc.blocks[0]
-    persistables: dict[str, TensorSpec] = {}
-    for var in block.vars:
-        if not var.persistable or var.type.type != pb.VarType.LOD_TENSOR:
-            continue  # feed/fetch holders are persistable but hold no weights
-        tensor = var.type.lod_tensor.tensor
-        persistables[var.name] = TensorSpec(
-            var.name, tuple(int(d) for d in tensor.dims), dtype_from_paddle(tensor.data_type)
-        )
-    ops: list[PaddleOp] = []
-    feeds: list[str] = []
-    fetches: list[str] = []
-    for op in block.ops:
-        inputs = {v.parameter: tuple(v.arguments) for v in op.inputs}
-        outputs = {v.parameter: tuple(v.arguments) for v in op.outputs}
-        if op.type == "feed":
-            feeds.extend(outputs.get("Out", ()))
-            continue
-        if op.type == "fetch":
-            fetches.extend(inputs.get("X", ()))
-            continue
-        blocks = tuple(a.name for a in op.attrs if a.type in (pb.BLOCK, pb.BLOCKS))
-        ops.append(PaddleOp(op.type, inputs, outputs, {a.name: _attr_value(a) for a in op.attrs}, blocks))
+    try:
+        persistables, ops, feeds, fetches = _read_main_block(desc.blocks[0])
+    except _NotText as exc:
+        raise ModelFormatError(f"{what}: not a Paddle program (a name or string is not UTF-8: {exc})") from None
     if not ops:
         raise ModelFormatError(f"{what}: the program has no operators")
     if not persistables:
         raise ModelFormatError(f"{what}: the program declares no weights")
     return PaddleProgram(tuple(ops), persistables, tuple(feeds), tuple(fetches), len(desc.blocks))
+
+
+def _read_main_block(
+    block: pb.BlockDesc,
+) -> tuple[dict[str, TensorSpec], list[PaddleOp], list[str], list[str]]:
+    """The persistables, ops (without feed/fetch), feed and fetch names of a block; `_NotText` for a name that
+    is not UTF-8."""
+    persistables: dict[str, TensorSpec] = {}
+    for var in block.vars:
+        if not var.persistable or var.type.type != pb.VarType.LOD_TENSOR:
+            continue  # feed/fetch holders are persistable but hold no weights
+        tensor = var.type.lod_tensor.tensor
+        name = _text(var.name)
+        persistables[name] = TensorSpec(name, tuple(int(d) for d in tensor.dims), dtype_from_paddle(tensor.data_type))
+    ops: list[PaddleOp] = []
+    feeds: list[str] = []
+    fetches: list[str] = []
+    for op in block.ops:
+        inputs = {_text(v.parameter): _texts(v.arguments) for v in op.inputs}
+        outputs = {_text(v.parameter): _texts(v.arguments) for v in op.outputs}
+        op_type = _text(op.type)
+        if op_type == "feed":
+            feeds.extend(outputs.get("Out", ()))
+            continue
+        if op_type == "fetch":
+            fetches.extend(inputs.get("X", ()))
+            continue
+        blocks = tuple(_text(a.name) for a in op.attrs if a.type in (pb.BLOCK, pb.BLOCKS))
+        ops.append(PaddleOp(op_type, inputs, outputs, {_text(a.name): _attr_value(a) for a in op.attrs}, blocks))
+    return persistables, ops, feeds, fetches

@@ -61,8 +61,28 @@ def _only(op: PaddleOp, slot: str, *, outputs: bool = False) -> str:
     return names[0]
 
 
+def _int_attr(op: PaddleOp, name: str, default: int) -> int:
+    value = op.attrs.get(name, default)
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ModelFormatError(f"quantised program: {op.type}'s {name!r} is {value!r}, not an integer")
+    return value
+
+
+def _int_pair_attr(op: PaddleOp, name: str, default: tuple[int, int]) -> tuple[int, ...]:
+    value = op.attrs.get(name, default)
+    if not isinstance(value, tuple) or not all(isinstance(v, int) and not isinstance(v, bool) for v in value):
+        raise ModelFormatError(f"quantised program: {op.type}'s {name!r} is {value!r}, not a list of integers")
+    return value
+
+
+def _stored(tensors: Mapping[str, np.ndarray], name: str, role: str) -> np.ndarray:
+    if name not in tensors:
+        raise ModelFormatError(f"quantised program: the {role} {name!r} is not a stored (persistable) tensor")
+    return np.asarray(tensors[name])
+
+
 def _scalar(tensors: Mapping[str, np.ndarray], name: str) -> float:
-    value = np.asarray(tensors[name], dtype=np.float32)
+    value = _stored(tensors, name, "activation scale").astype(np.float32)
     if value.size != 1 or not np.isfinite(value).all() or value.reshape(()) < 0:
         raise ModelFormatError(f"quantised program: the activation scale {name!r} is not one number ≥ 0")
     return float(value.reshape(()))
@@ -88,7 +108,7 @@ def split_quantisation(
     dequantise_of: dict[str, PaddleOp] = {}  # compute output → its dequantisation op
     for op in program.ops:
         if op.type == _QUANTISE:
-            round_type = int(op.attrs.get("round_type", ROUND_HALF_AWAY))
+            round_type = _int_attr(op, "round_type", ROUND_HALF_AWAY)
             if round_type != ROUND_HALF_AWAY:
                 raise ModelFormatError(
                     f"quantised program: round_type {round_type} (round half to even) is not supported; "
@@ -96,7 +116,7 @@ def split_quantisation(
                 )
             quantised_inputs[_only(op, "Out", outputs=True)] = (
                 _only(op, "InScale"),
-                int(op.attrs.get("bit_length", 8)),
+                _int_attr(op, "bit_length", 8),
                 round_type,
             )
         elif op.type == _DEQUANTISE:
@@ -122,11 +142,13 @@ def split_quantisation(
             raise ModelFormatError(
                 f"quantised program: the dequantisation of {weight!r} does not use its input's scale {input_scale!r}"
             )
-        bits = tuple(int(b) for b in dequantise.attrs.get("quant_bits", (8, 8)))
+        bits = _int_pair_attr(dequantise, "quant_bits", (8, 8))
         if len(bits) != 2 or bits[1] != input_bits or not 2 <= bits[0] <= 16 or not 2 <= input_bits <= 16:
             raise ModelFormatError(f"quantised program: unsupported quantisation bits {bits} for {weight!r}")
-        array = np.asarray(tensors[weight])
-        weight_scales = np.asarray(tensors[scales[0]], dtype=np.float32).reshape(-1)
+        array = _stored(tensors, weight, "weight")
+        if array.ndim == 0:
+            raise ModelFormatError(f"quantised program: the {op.type} weight {weight!r} is a scalar")
+        weight_scales = _stored(tensors, scales[0], "weight scale").astype(np.float32).reshape(-1)
         channels = array.shape[0] if op.type != "mul" else array.shape[-1]
         if weight_scales.size != channels:
             raise ModelFormatError(

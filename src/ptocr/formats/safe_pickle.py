@@ -19,12 +19,14 @@ import collections
 import io
 import pickle
 import re
+import struct
 from collections.abc import Callable
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
 from ..errors import ModelFormatError
+from .files import element_count
 
 #: numpy type strings of plain numeric arrays (bool, signed/unsigned int, float): object, string, void
 #: (structured) and complex types are never needed for weights and are refused.
@@ -77,7 +79,11 @@ _NUMPY: dict[tuple[str, str], Any] = {
 }
 
 
-class _RestrictedUnpickler(pickle.Unpickler):
+# The pure-Python unpickler, not the C one: the C unpickler's memo is an array sized by the largest index a
+# pickle names (one LONG_BINPUT of 10**9 allocates and clears gigabytes: found by fuzzing), and it allocates a
+# bytes object of the declared length before reading it; the Python one keeps its memo in a dict and reads
+# what is there. paddle's pickles hold few, large objects, so its speed does not matter.
+class _RestrictedUnpickler(pickle._Unpickler):  # type: ignore[name-defined]
     def __init__(self, file: io.BufferedIOBase, allow_numpy: bool, encoding: str) -> None:
         super().__init__(file, encoding=encoding)
         self._allow_numpy = allow_numpy
@@ -91,6 +97,59 @@ class _RestrictedUnpickler(pickle.Unpickler):
 
     def persistent_load(self, pid: Any) -> Any:
         raise pickle.UnpicklingError("refusing persistent ids")
+
+    def _checked_build(self) -> None:
+        """BUILD (`obj.__setstate__(state)`) only for what numpy's own pickles build, with the state numpy
+        writes: numpy's `__setstate__` trusts it (a malformed dtype state made it fail with a SystemError,
+        found by fuzzing)."""
+        state = self.stack[-1]
+        target = self.stack[-2] if len(self.stack) > 1 else None
+        if isinstance(target, np.dtype):
+            _check_dtype_state(state)
+        elif isinstance(target, np.ndarray):
+            _check_array_state(state)
+        else:
+            raise pickle.UnpicklingError(f"refusing to set the state of a {type(target).__name__}")
+        pickle._Unpickler.dispatch[pickle.BUILD[0]](self)  # type: ignore[attr-defined]
+
+    dispatch: ClassVar[dict[int, Callable[..., None]]] = {
+        **pickle._Unpickler.dispatch,  # type: ignore[attr-defined]
+        pickle.BUILD[0]: _checked_build,
+    }
+
+
+def _check_dtype_state(state: Any) -> None:
+    # What numpy ≥ 1.7 writes for a plain numeric dtype: (3, byte order, None, None, None, -1, -1, 0).
+    if not (
+        isinstance(state, tuple)
+        and len(state) == 8
+        and state[0] == 3
+        and state[1] in ("<", ">", "|", "=")
+        and state[2:5] == (None, None, None)
+        and state[5:] == (-1, -1, 0)
+    ):
+        raise pickle.UnpicklingError(f"refusing an unusual numpy dtype state {str(state)[:80]}")
+
+
+def _check_array_state(state: Any) -> None:
+    # (version 1, shape, dtype, Fortran order, raw bytes of exactly shape × itemsize).
+    if not (isinstance(state, tuple) and len(state) == 5 and state[0] == 1):
+        raise pickle.UnpicklingError("refusing an unusual numpy array state")
+    _version, shape, dtype, fortran, raw = state
+    if not (
+        isinstance(shape, tuple)
+        and all(type(d) is int for d in shape)
+        and isinstance(dtype, np.dtype)
+        and type(fortran) is bool
+        and isinstance(raw, bytes)
+    ):
+        raise pickle.UnpicklingError("refusing an unusual numpy array state")
+    try:
+        count = element_count(shape, "array")
+    except ModelFormatError as exc:
+        raise pickle.UnpicklingError(str(exc)) from None
+    if count * dtype.itemsize != len(raw):
+        raise pickle.UnpicklingError(f"array of shape {list(shape)} with {len(raw)} bytes of data")
 
 
 def safe_loads(data: bytes, *, allow_numpy: bool = False, what: str = "pickle", encoding: str = "ASCII") -> Any:
@@ -113,5 +172,6 @@ def safe_loads(data: bytes, *, allow_numpy: bool = False, what: str = "pickle", 
         OverflowError,
         RecursionError,
         UnicodeDecodeError,
+        struct.error,  # the pure-Python unpickler's reading of a truncated size field
     ) as exc:
         raise ModelFormatError(f"{what}: not a safe or valid pickle ({exc})") from None

@@ -15,6 +15,7 @@ from google.protobuf.message import DecodeError
 
 from ..errors import ModelFormatError
 from . import paddle_framework_pb2 as pb
+from .files import byte_size
 from .program import TensorSpec, dtype_from_paddle
 
 _MAX_DESC_BYTES = 1 << 16
@@ -26,6 +27,9 @@ class _Cursor:
         self.data = data
         self.pos = 0
         self.what = what
+
+    def remaining(self) -> int:
+        return len(self.data) - self.pos
 
     def take(self, n: int) -> memoryview:
         if n < 0 or self.pos + n > len(self.data):
@@ -47,7 +51,10 @@ def _read_one(cursor: _Cursor, spec: TensorSpec) -> np.ndarray:
     if lod_levels > _MAX_LOD_LEVELS:
         raise ModelFormatError(f"{where}: implausible LoD level count {lod_levels}")
     for _ in range(lod_levels):
-        cursor.take(cursor.unpack("<Q"))
+        level_bytes = cursor.unpack("<Q")
+        if level_bytes > cursor.remaining():
+            raise ModelFormatError(f"{where}: a LoD level of {level_bytes} bytes, more than the file holds")
+        cursor.take(level_bytes)
     tensor_version = cursor.unpack("<I")
     if tensor_version != 0:
         raise ModelFormatError(f"{where}: unknown tensor version {tensor_version}")
@@ -60,14 +67,13 @@ def _read_one(cursor: _Cursor, spec: TensorSpec) -> np.ndarray:
         raise ModelFormatError(f"{where}: bad tensor descriptor ({exc})") from None
     dtype = dtype_from_paddle(desc.data_type)
     shape = tuple(int(d) for d in desc.dims)
-    if any(d < 0 for d in shape):
-        raise ModelFormatError(f"{where}: negative dimension in {shape}")
+    # Before comparing with the program: the shapes of both may be hostile; sizes are exact Python ints.
+    nbytes = byte_size(shape, dtype.itemsize, cursor.remaining(), where)
     if shape != spec.shape or dtype != spec.dtype:
         raise ModelFormatError(
             f"{where}: file holds {dtype}{list(shape)} but the program declares {spec.dtype}{list(spec.shape)}"
         )
-    count = int(np.prod(shape, dtype=np.int64))
-    raw = cursor.take(count * dtype.itemsize)
+    raw = cursor.take(nbytes)
     return np.frombuffer(raw, dtype=dtype.newbyteorder("<")).reshape(shape).astype(dtype, copy=True)
 
 

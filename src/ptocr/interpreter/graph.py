@@ -23,10 +23,11 @@ from torch import fx
 
 from ..errors import UnsupportedProgramError
 from ..formats import PaddleOp, PaddleProgram
+from ..formats.files import MAX_TENSOR_ELEMENTS
 from . import kernels
 
 #: Larger persistables than this (elements) are refused as implausible before anything is allocated.
-MAX_PERSISTABLE_ELEMENTS = 1 << 31
+MAX_PERSISTABLE_ELEMENTS = MAX_TENSOR_ELEMENTS
 
 
 class ProgramBuilder:
@@ -110,7 +111,8 @@ def validate(program: PaddleProgram, lowerings: Mapping[str, Lowering]) -> None:
             f"the program uses op types the interpreter does not implement: {', '.join(unknown)}"
         )
     for name, spec in program.persistables.items():
-        if any(d < 0 for d in spec.shape) or math.prod(spec.shape) > MAX_PERSISTABLE_ELEMENTS:
+        # Zero dimensions count as one: numpy and torch cannot represent an empty tensor with absurd other dims.
+        if any(d < 0 for d in spec.shape) or math.prod(max(d, 1) for d in spec.shape) > MAX_PERSISTABLE_ELEMENTS:
             raise UnsupportedProgramError(f"persistable {name!r} declares an implausible shape {list(spec.shape)}")
     defined = set(program.feed_names) | set(program.persistables)
     for index, op in enumerate(program.ops):
@@ -128,6 +130,23 @@ def validate(program: PaddleProgram, lowerings: Mapping[str, Lowering]) -> None:
             raise UnsupportedProgramError(f"the program fetches {name!r}, which no op writes")
     if not program.feed_names or not program.fetch_names:
         raise UnsupportedProgramError("the program has no feed or no fetch variables")
+
+
+class PaddleProgramModule(fx.GraphModule):
+    """The GraphModule of a Paddle program. Validation cannot know the shapes the feeds will have, so a program
+    whose declared shapes do not fit its input or each other fails only when it runs: that failure is an
+    `UnsupportedProgramError` (a ptocr error naming the reason), not torch's bare RuntimeError."""
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return super().__call__(*args, **kwargs)
+        except (RuntimeError, ValueError, IndexError) as exc:
+            shapes = ", ".join(str(list(a.shape)) for a in args if isinstance(a, torch.Tensor))
+            reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise UnsupportedProgramError(
+                f"the program failed on feeds of shape {shapes}: {reason} (its declared shapes do not fit the "
+                "input or each other)"
+            ) from exc
 
 
 def _attribute_name(name: str, taken: set[str]) -> str:
@@ -177,7 +196,7 @@ def build_graph_module(
         outputs.append(graph.call_function(kernels.lod_tensor, (node, lods[name])) if name in lods else node)
     graph.output(outputs[0] if len(outputs) == 1 else tuple(outputs))
     graph.eliminate_dead_code()
-    module = fx.GraphModule(root, graph, class_name="PaddleProgramModule")
+    module = PaddleProgramModule(root, graph, class_name="PaddleProgramModule")
     module.feed_names = program.feed_names  # type: ignore[assignment]
     module.fetch_names = program.fetch_names  # type: ignore[assignment]
     #: Paddle variable name → the buffer holding it (`module.get_buffer(attribute)`).
