@@ -674,7 +674,7 @@ def _serve_parser() -> argparse.ArgumentParser:
         "multi-page TIFF; query options format=json|text|tsv|markdown|hocr|pdf, words=true, pages=1-3, dpi=200), "
         "GET /health, GET /models, the OpenAPI "
         "schema at /openapi.json and /docs, and a page at / to try it in a browser. The models are loaded once; "
-        "one image is read at a time. Needs the serve extra: pip install 'ptocr[serve]'.",
+        "at most 2 images are read at once (the others wait). Needs the serve extra: pip install 'ptocr[serve]'.",
     )
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     parser.add_argument("--port", type=int, default=8000, help="port (default 8000)")

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import dataclasses
 import os
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from importlib import resources
+from typing import TypeVar
 
 import numpy as np
 import torch
@@ -18,11 +19,20 @@ from .pipeline.image_io import DEFAULT_DPI, ImageInput, load_image
 from .pipeline.results import OCRResult, TextLine
 from .pipeline.settings import OCRSettings, generation_settings
 from .pipeline.system import DEFAULT_MAX_PIXELS, LargeImages, OCRSystem
+from .pipeline.threads import BoundedCalls
 from .store import ModelStore
 from .zoo import DetPreprocessing, LinePreprocessing, ModelRecord, choose_models, choose_preset, get_record
 from .zoo.selection import DEFAULT_VERSION
 
 WeightsPath = str | os.PathLike[str] | None
+T = TypeVar("T")
+R = TypeVar("R")
+
+#: Calls of one `OCR` that compute at once by default (`max_concurrent`); the others wait. Measured on 2 cores
+#: (benchmarks/concurrency.py, README "Thread safety and concurrency"): 8 threads sharing one engine peaked at
+#: about 3× the serial RSS unbounded, and bounded to 1 kept the serial peak at the same throughput, since each
+#: call already uses every free CPU.
+DEFAULT_MAX_CONCURRENT = 2
 
 
 def _head_width(net: torch.nn.Module) -> int | None:
@@ -112,6 +122,11 @@ class OCR:
     ImageDecodeError (`large_images="refuse"`). `pad_to_aspect`, when given, sets `DetSettings.pad_to_aspect`:
     strips wider (or taller) than that ratio are padded before detection (off by default, as in PaddleOCR).
 
+    Thread safety: one `OCR` may be shared by any number of threads; each call gives exactly the result it gives
+    alone. At most `max_concurrent` calls (default `DEFAULT_MAX_CONCURRENT`, None for no bound) compute at once,
+    the others wait, so threads cannot multiply the peak memory; `run_many` and `read` hold a permit per chunk of
+    images, not while their results are consumed. README "Thread safety and concurrency".
+
     Inputs (README "Inputs"): paths, folders' files, bytes, file objects, http(s) URLs, numpy arrays, PIL
     images; `read` gives one result per page of a PDF or multi-page TIFF, the other methods read the first page.
     """
@@ -137,7 +152,9 @@ class OCR:
         max_pixels: int = DEFAULT_MAX_PIXELS,
         large_images: LargeImages = "downscale",
         pad_to_aspect: float | None = None,
+        max_concurrent: int | None = DEFAULT_MAX_CONCURRENT,
     ) -> None:
+        self._calls = BoundedCalls(max_concurrent)  # checks the value before any model is loaded
         if preset is not None:
             if lang is not None or version is not None:
                 raise ValueError(f"preset {preset!r} names the models itself; give lang/version or preset, not both")
@@ -185,19 +202,19 @@ class OCR:
 
     def __call__(self, image: ImageInput) -> list[TextLine]:
         """Recognised lines with score ≥ drop_score, in reading order."""
-        return self.system(image)
+        return self._calls.run(lambda: self.system(image))
 
     def run(self, image: ImageInput, words: bool = False) -> OCRResult:
         """Like calling the object, with the image size (and timings) in a typed, JSON-exportable result.
         With ``words`` each line carries its word boxes (``TextLine.words``: one per character in scripts
         written without spaces), found from the recogniser's CTC time steps; texts and scores are unchanged.
         ``result.to_page()`` / ``Document.from_results([...])`` build the page → line → word tree."""
-        return self.system.run(image, words=words)
+        return self._calls.run(lambda: self.system.run(image, words=words))
 
     def run_many(self, images: Iterable[ImageInput], chunk_size: int = 8, words: bool = False) -> Iterator[OCRResult]:
         """`run` over many images, yielded in order, each network batched across `chunk_size` images at a time
         (the same results, fewer and fuller network calls: see `OCRSystem.run_many`)."""
-        return self.system.run_many(images, chunk_size, words=words)
+        return self.system.run_many(images, chunk_size, words=words, gate=self._calls.run)
 
     def read(
         self,
@@ -208,24 +225,28 @@ class OCR:
     ) -> list[OCRResult]:
         """One `OCRResult` per page: every page of a PDF (rendered at `dpi`) or multi-page TIFF, or the 1-based
         `pages` chosen (`"1-3,5"` or `[1, 2, 3, 5]`); a single image gives a list of one. `words` as for `run`."""
-        return self.system.read(source, pages=pages, dpi=dpi, words=words)
+        return self.system.read(source, pages=pages, dpi=dpi, words=words, gate=self._calls.run)
 
     # -- the stages on their own ------------------------------------------------------------------------------
     # Thin wrappers over OCRSystem's stages, so each gets exactly the pre- and post-processing `run` gives it.
-    # `run` prepares the CPU thread count once per image; each stage call does the same.
+    # `run` prepares the CPU thread count once per image; each stage call does the same, and each counts in the
+    # `max_concurrent` bound as `run` does.
+
+    def _stage(self, stage: Callable[[T], R], argument: T) -> R:
+        self.system._start()
+        return stage(argument)
 
     def detect(self, image: ImageInput) -> np.ndarray:
         """Text boxes of ``image`` (DB post-processing, box filter and reading order included): float32 N×4×2,
         each box's corners clockwise from the top-left, in pixels of the image. Boxes whose text later scores
         below ``drop_score`` are still here: that filter belongs to recognition."""
-        self.system._start()
-        return self.system.detect(image)
+        return self._calls.run(lambda: self._stage(self.system.detect, image))
 
     def crop(self, image: ImageInput, boxes: np.ndarray | Sequence[Sequence[Sequence[float]]]) -> list[np.ndarray]:
         """One upright BGR crop per box (perspective-warped; turned 90° when much taller than wide), as `run`
         cuts them for classification and recognition."""
         array = np.asarray(boxes, dtype=np.float32).reshape(-1, 4, 2)
-        return self.system.crop(image, array)
+        return self._calls.run(lambda: self.system.crop(image, array))
 
     def classify(self, crops: ImageInput | Sequence[ImageInput]) -> list[tuple[str, float]]:
         """The angle classifier's ``(label, score)`` per crop (labels "0" / "180"). One crop (an array, path,
@@ -238,14 +259,14 @@ class OCR:
         180°, as `run` passes them to recognition."""
         if self.system.cls_net is None:
             raise ValueError("this OCR was built without the angle classifier (use_angle_cls=False)")
-        self.system._start()
-        return self.system.classify(_as_crops(crops))
+        loaded = _as_crops(crops)
+        return self._calls.run(lambda: self._stage(self.system.classify, loaded))
 
     def recognize(self, crops: ImageInput | Sequence[ImageInput]) -> list[tuple[str, float]]:
         """``(text, score)`` per crop of one text line, with the recogniser's own resize and normalisation. One
         crop or a list of them; always a list back. No score filter (``drop_score`` applies to `run`)."""
-        self.system._start()
-        return self.system.recognize(_as_crops(crops))
+        loaded = _as_crops(crops)
+        return self._calls.run(lambda: self._stage(self.system.recognize, loaded))
 
 
 def _as_crops(crops: ImageInput | Sequence[ImageInput]) -> list[np.ndarray]:
