@@ -11,7 +11,7 @@ from typing import TypeVar
 import numpy as np
 import torch
 
-from .errors import WeightsMismatchError
+from .errors import ModelChoiceError, WeightsMismatchError
 from .factory import create_model
 from .models.fusion import fuse_for_inference
 from .pipeline.ctc import CTCDecoder
@@ -44,7 +44,7 @@ def _head_width(net: torch.nn.Module) -> int | None:
 def _decoder_for(record: ModelRecord, net: torch.nn.Module) -> CTCDecoder:
     """The CTC decoder of ``record``'s dictionary, checked against the class count of the loaded network."""
     if record.dictionary is None or record.num_classes is None:
-        raise ValueError(f"{record.name} is not a CTC recogniser with a dictionary")
+        raise ModelChoiceError(f"{record.name} is not a CTC recogniser with a dictionary")
     width = _head_width(net) or record.num_classes
     use_space_char = record.use_space_char or (record.space_char_from_weights and width == record.num_classes + 1)
     with resources.as_file(resources.files("ptocr.dicts") / record.dictionary) as path:
@@ -157,7 +157,9 @@ class OCR:
         self._calls = BoundedCalls(max_concurrent)  # checks the value before any model is loaded
         if preset is not None:
             if lang is not None or version is not None:
-                raise ValueError(f"preset {preset!r} names the models itself; give lang/version or preset, not both")
+                raise ModelChoiceError(
+                    f"preset {preset!r} names the models itself; give lang/version or preset, not both"
+                )
             chosen = choose_preset(preset)
         else:
             chosen = choose_models("ch" if lang is None else lang, DEFAULT_VERSION if version is None else version)
@@ -167,7 +169,10 @@ class OCR:
         det_record, rec_record = get_record(det_model), get_record(rec_model)
         for record, task in ((det_record, "det"), (rec_record, "rec")):
             if record.task != task:
-                raise ValueError(f"{record.name} is a {record.task} model, not a {task} model")
+                raise ModelChoiceError(
+                    f"{record.name} is a {record.task} model, not a {task} model: choose a {task} model for "
+                    f"{task}_model= (`ptocr models list --task {task}`)"
+                )
         if settings is None:
             settings = settings_for(det_record, rec_record, get_record(cls_model) if cls_model else None)
         if use_angle_cls is not None:
@@ -177,12 +182,15 @@ class OCR:
         cls_net = None
         if settings.use_angle_cls:
             if cls_model is None:
-                raise ValueError(
+                raise ModelChoiceError(
                     f"{preset or version} has no angle classifier: name one (cls_model=) or pass use_angle_cls=False"
                 )
             cls_record = get_record(cls_model)
             if cls_record.task != "cls":
-                raise ValueError(f"{cls_record.name} is a {cls_record.task} model, not a cls model")
+                raise ModelChoiceError(
+                    f"{cls_record.name} is a {cls_record.task} model, not a cls model: choose one for cls_model= "
+                    "(`ptocr models list --task cls`)"
+                )
             cls_net = fuse_for_inference(create_model(cls_model, cls_weights, store=store))
         self.settings = settings
         self.models = {"det": det_model, "rec": rec_model, "cls": cls_model if cls_net is not None else None}

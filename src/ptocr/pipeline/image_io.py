@@ -37,7 +37,7 @@ import cv2
 import numpy as np
 from PIL import Image, ImageOps
 
-from ptocr.errors import ImageDecodeError
+from ptocr.errors import ImageDecodeError, PageSelectionError
 
 
 class Readable(Protocol):
@@ -101,10 +101,10 @@ def find_images(
 
 def parse_pages(spec: str) -> list[int]:
     """``"1-3,5"`` → ``[1, 2, 3, 5]``: 1-based page numbers, in the order given, without repeats. Every range is
-    closed (``N`` or ``N-M``); a ValueError says what is wrong with any other text."""
+    closed (``N`` or ``N-M``); a PageSelectionError (a ValueError) says what is wrong with any other text."""
     numbers: list[int] = []
     if not spec.strip():
-        raise ValueError("empty page selection: expected e.g. 1-3,5")
+        raise PageSelectionError("empty page selection: expected e.g. 1-3,5")
     for part in spec.split(","):
         text = part.strip()
         first, dash, last = text.partition("-")
@@ -112,11 +112,11 @@ def parse_pages(spec: str) -> list[int]:
             start = int(first)
             stop = int(last) if dash else start
         except ValueError:
-            raise ValueError(f"bad page range {text!r} in {spec!r}: expected N or N-M, e.g. 1-3,5") from None
+            raise PageSelectionError(f"bad page range {text!r} in {spec!r}: expected N or N-M, e.g. 1-3,5") from None
         if start < 1 or stop < 1:
-            raise ValueError(f"bad page range {text!r} in {spec!r}: pages are numbered from 1")
+            raise PageSelectionError(f"bad page range {text!r} in {spec!r}: pages are numbered from 1")
         if stop < start:
-            raise ValueError(f"bad page range {text!r} in {spec!r}: {stop} comes before {start}")
+            raise PageSelectionError(f"bad page range {text!r} in {spec!r}: {stop} comes before {start}")
         numbers.extend(n for n in range(start, stop + 1) if n not in numbers)
     return numbers
 
