@@ -30,8 +30,8 @@ R = TypeVar("R")
 
 #: Calls of one `OCR` that compute at once by default (`max_concurrent`); the others wait. Measured on 2 cores
 #: (benchmarks/concurrency.py, README "Thread safety and concurrency"): 8 threads sharing one engine peaked at
-#: about 3× the serial RSS unbounded, and bounded to 1 kept the serial peak at the same throughput, since each
-#: call already uses every free CPU.
+#: 788 MiB with 2 against 702 MiB serial and 1484 MiB unbounded, and 2 calls keep both cores busy when the thread
+#: policy gives each call fewer threads than CPUs.
 DEFAULT_MAX_CONCURRENT = 2
 
 
