@@ -14,13 +14,14 @@ pytest.importorskip("httpx", reason="the test client needs httpx (the test extra
 
 from fastapi.testclient import TestClient
 
-from ptocr.errors import ModelFormatError
+from ptocr.errors import ImageDecodeError, ModelFormatError
 from ptocr.pipeline.results import OCRResult
 from ptocr.serve import create_app
 
 
 class _Engine:
-    """Fails as told by the image's first pixel: 1 a bug (RuntimeError), 2 a ptocr error; else no lines."""
+    """Fails as told by the image's first pixel: 1 a bug (RuntimeError), 2 a model error, 3 an input the engine
+    refuses; else no lines."""
 
     models: ClassVar[dict[str, None]] = {"det": None, "rec": None, "cls": None}
 
@@ -29,6 +30,8 @@ class _Engine:
             raise RuntimeError("an engine bug")
         if image[0, 0, 0] == 2:
             raise ModelFormatError("the recogniser's weights are damaged: run `ptocr models verify`")
+        if image[0, 0, 0] == 3:
+            raise ImageDecodeError("the image has more pixels than the engine's limit: send a smaller one")
         return OCRResult(lines=(), image_height=image.shape[0], image_width=image.shape[1])
 
 
@@ -49,6 +52,8 @@ def test_unexpected_engine_failures_are_json_500s_and_the_server_goes_on() -> No
     known = client.post("/ocr", content=_png(2))
     assert known.status_code == 500 and known.json()["error"]["type"] == "ModelFormatError"
     assert "ptocr models verify" in known.json()["error"]["message"]
+    refused = client.post("/ocr", content=_png(3))
+    assert refused.status_code == 400 and refused.json()["error"]["type"] == "image_decode_error"
     good = client.post("/ocr", content=_png(255))
     assert good.status_code == 200 and good.json() == {"image": "upload", "results": []}
 

@@ -254,7 +254,9 @@ def create_app(engine: Any = None, limits: ServeLimits | None = None) -> FastAPI
         images = [page.image for page in page_images]
         try:
             results = await run_in_threadpool(recognise, images, words)
-        except PtocrError as exc:
+        except ImageDecodeError as exc:  # the upload, refused by the engine's own limits: the client's to fix
+            raise RequestError(400, "image_decode_error", str(exc)) from exc
+        except PtocrError as exc:  # the models: the server's to fix
             raise RequestError(500, type(exc).__name__, str(exc)) from exc
         paged = data.startswith(b"%PDF-") or any(page.page_count > 1 for page in page_images)
         document = Document(
