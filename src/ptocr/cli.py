@@ -38,7 +38,7 @@ exit status (each failure is one `ptocr: error:` line on stderr, never a traceba
   0    every input read
   1    some inputs failed (each named; the others were read), or a models/convert/export/serve command failed
   2    bad command line
-  3    the models could not be loaded or run (unknown name or language, missing or damaged files): nothing read
+  3    the models could not be loaded or run (unknown name or language, missing or damaged files): the run stops
   4    an output could not be written (-o, --vis): the run stopped there
   130  interrupted (Ctrl-C)
   141  stdout was closed (e.g. `ptocr DIR | head -1`): the run stops quietly, nothing more is read
