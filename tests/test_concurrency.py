@@ -160,3 +160,24 @@ def test_errors_reach_the_caller_from_the_call_threads(ocr: OCR) -> None:
     with pytest.raises(ImageDecodeError):
         ocr.run(b"not an image")
     assert _in_threads(lambda _: ocr.detect(np.zeros((32, 32, 3), np.uint8)).shape, count=3) == [(0, 4, 2)] * 3
+
+
+def test_callers_that_never_overlap_are_served_by_one_thread() -> None:
+    """Each computing thread keeps its own malloc arena: serial callers must not spread over several."""
+    calls = BoundedCalls(2)
+    names = {calls.run(lambda: threading.current_thread().name) for _ in range(50)}
+    assert len(names) == 1 and calls.thread_count == 1
+
+
+def test_the_threads_end_with_their_engine() -> None:
+    import gc
+
+    calls = BoundedCalls(2)
+    _in_threads(lambda _, calls=calls: calls.run(lambda: time.sleep(0.05)), count=4)
+    threads = [worker.thread for worker in calls._all]
+    assert len(threads) == 2
+    del calls
+    gc.collect()
+    for thread in threads:
+        thread.join(timeout=10)
+        assert not thread.is_alive()
