@@ -114,6 +114,7 @@ def test_jsonl_output(capsys: pytest.CaptureFixture[str], images: Path) -> None:
         "device": "cpu",
         "threads": None,
         "collect_timings": False,
+        "max_concurrent": None,  # the CLI reads on one thread: no bound, and Ctrl-C stops the work at once
     }
 
 
@@ -232,7 +233,7 @@ def test_only_missing_files_never_build_the_engine(capsys, tmp_path: Path) -> No
 def test_model_failures_stop_with_one_line(capsys, images: Path, monkeypatch) -> None:
     (images / "broken_model.png").write_bytes(b"x")
     code, _, err = run(capsys, str(images / "broken_model.png"), str(images / "b.png"), "--batch", "2")
-    assert (code, err) == (1, f"ptocr: error: {images / 'broken_model.png'}: rec weights do not fit\n")
+    assert (code, err) == (3, f"ptocr: error: {images / 'broken_model.png'}: rec weights do not fit\n")
     # The batch failed, so the images were retried one by one to name the failing one; b.png was never read.
     assert set(FakeOCR.instances[0].seen) == {str(images / "broken_model.png")}
 
@@ -241,7 +242,7 @@ def test_model_failures_stop_with_one_line(capsys, images: Path, monkeypatch) ->
 
     monkeypatch.setattr(ptocr, "OCR", refuse)
     code, out, err = run(capsys, str(images / "b.png"))
-    assert (code, out, err) == (1, "", "ptocr: error: could not fetch ch_PP-OCRv4_det (paddle files)\n")
+    assert (code, out, err) == (3, "", "ptocr: error: could not fetch ch_PP-OCRv4_det (paddle files)\n")
 
 
 def test_interrupt_exits_130_quietly(capsys, images: Path) -> None:
@@ -376,7 +377,7 @@ def test_convert_writes_a_safetensors_file_that_loads_back(capsys, tmp_path: Pat
 def test_unknown_language_is_one_clear_error(capsys, images: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(ptocr, "OCR", ptocr.ocr.OCR, raising=False)
     code, out, err = run(capsys, "--lang", "klingon", str(images / "b.png"))
-    assert code == 1 and out == ""
+    assert code == cli.EXIT_MODELS == 3 and out == ""
     assert err.startswith("ptocr: error: unsupported lang 'klingon'; supported: ") and err.count("\n") == 1
 
 

@@ -186,6 +186,19 @@ def test_concurrent_requests_get_the_serial_results(server: str, page_bytes: byt
     assert len(serial[1]["results"]) > 5 and serial[1]["results"] == serial[3]["results"]
 
 
+
+def test_the_server_keeps_serving_after_a_burst_of_bad_requests(server: str, page_bytes: bytes) -> None:
+    bad = [b"", b"not an image", b"\x89PNG\r\n\x1a\n" + b"\x00" * 30, b"%PDF-1.4 broken", b"GIF89a\x01"]
+
+    def post_bad(data: bytes) -> int:
+        return httpx.post(f"{server}/ocr", content=data, timeout=60).status_code
+
+    with ThreadPoolExecutor(8) as pool:
+        statuses = list(pool.map(post_bad, bad * 4))
+    assert set(statuses) == {400}
+    good = httpx.post(f"{server}/ocr", files={"file": ("page.jpg", page_bytes)}, timeout=120)
+    assert good.status_code == 200 and good.json()["results"]
+
 def _chromium() -> str | None:
     for name in ("chromium", "chromium-browser", "google-chrome", "chrome"):
         if found := shutil.which(name):

@@ -35,9 +35,19 @@ models:
   ptocr serve [--host H] [--port P] ...             an HTTP service and a web page, see `ptocr serve --help`
   An image or folder literally named `models`, `convert`, `export` or `serve` must be given as `./models`, ….
 
-exit status: 0 all images read; 1 some input or model failed (one `ptocr: error:` line each on stderr);
-2 bad command line; 130 interrupted.
+exit status (each failure is one `ptocr: error:` line on stderr, never a traceback):
+  0    every input read
+  1    some inputs failed (each named; the others were read), or a models/convert/export/serve command failed
+  2    bad command line
+  3    the models could not be loaded or run (unknown name or language, missing or damaged files): the run stops
+  4    an output could not be written (-o, --vis): the run stopped there
+  130  interrupted (Ctrl-C)
+  141  stdout was closed (e.g. `ptocr DIR | head -1`): the run stops quietly, nothing more is read
 """
+
+#: The exit statuses of the epilog above.
+EXIT_OK, EXIT_INPUT_FAILED, EXIT_USAGE, EXIT_MODELS, EXIT_OUTPUT = 0, 1, 2, 3, 4
+EXIT_INTERRUPTED, EXIT_BROKEN_PIPE = 130, 141
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -55,12 +65,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _serve(args[1:])
         return _ocr(args)
     except SystemExit as exc:  # argparse: --help, or a usage error it has already reported
-        return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 2)
+        return exc.code if isinstance(exc.code, int) else (EXIT_OK if exc.code is None else EXIT_USAGE)
     except KeyboardInterrupt:
-        return 130
+        return EXIT_INTERRUPTED
     except BrokenPipeError:  # e.g. `ptocr imgs/ | head`: stop quietly
         _silence_stdout()
-        return 141
+        return EXIT_BROKEN_PIPE
 
 
 def _error(message: str) -> None:
@@ -247,7 +257,7 @@ def _ocr(argv: list[str]) -> int:
     if args.format == "pdf" and args.output is None:
         parser.error("--format pdf writes a file: give -o FILE.pdf or -o DIR/")
     engine = None
-    failed = False
+    failed = output_failed = False
     profile: dict[str, float] = {}
     # (path, page number or None, page count or None, what the engine reads: the path, or a decoded page)
     batch: list[_Item] = []
@@ -286,7 +296,7 @@ def _ocr(argv: list[str]) -> int:
                 continue
             except PtocrError as exc:  # the models themselves: every other image would fail alike
                 _error(_reason(exc, item.name))
-                return 1
+                return EXIT_MODELS
             emit(item, result)
         return None
 
@@ -303,7 +313,7 @@ def _ocr(argv: list[str]) -> int:
                     outputs = _Outputs(args, total=_progress_total(expanded))
                 except (PtocrError, OSError, ValueError) as exc:
                     _error(str(exc))
-                    return 1
+                    return EXIT_MODELS
             try:
                 # The engine's input policy (a test's stand-in engine may have none: the defaults then).
                 limits = getattr(getattr(engine, "system", None), "input_limits", None)
@@ -311,6 +321,8 @@ def _ocr(argv: list[str]) -> int:
                     batch.append(item)
                     if len(batch) >= args.batch and (status := flush()) is not None:
                         return status
+            except BrokenPipeError:  # stdout closed while writing this input's results: not the input's fault
+                raise
             except (ImageDecodeError, OSError) as exc:  # a document that cannot be opened or rendered
                 _error(_reason(exc, path))
                 failed = True
@@ -318,17 +330,19 @@ def _ocr(argv: list[str]) -> int:
             return status
     except _OutputError as exc:
         _error(str(exc))
-        return 1
+        return EXIT_OUTPUT
     finally:
         if outputs is not None:
             try:
                 outputs.close()
             except _OutputError as exc:
                 _error(str(exc))
-                failed = True
+                output_failed = True
     if args.profile:
         _print_profile(profile)
-    return 1 if failed else 0
+    if output_failed:
+        return EXIT_OUTPUT
+    return EXIT_INPUT_FAILED if failed else EXIT_OK
 
 
 def _print_profile(seconds: Mapping[str, float]) -> None:
@@ -343,7 +357,9 @@ def _print_profile(seconds: Mapping[str, float]) -> None:
         print("(stages run side by side on several threads count each thread's time)", file=sys.stderr)
 
 
-def _make_engine(args: argparse.Namespace) -> Any:
+def _make_engine(args: argparse.Namespace, max_concurrent: int | None = None) -> Any:
+    """The engine the options choose. `max_concurrent`: None (the CLI's one reading thread needs no bound, and
+    computes on that thread, so Ctrl-C stops it at once), or the service's bound."""
     from . import OCR  # imports torch: only once there is an image to read
 
     if args.preset is not None:
@@ -363,6 +379,7 @@ def _make_engine(args: argparse.Namespace) -> Any:
         device=args.device,
         threads=args.threads,
         collect_timings=args.profile,
+        max_concurrent=max_concurrent,
         **_input_options(args),
     )
 
@@ -501,6 +518,8 @@ class _Outputs:
             self.sink.add(page, image)
             if self.vis is not None:
                 self.vis.add(page, image)
+        except BrokenPipeError:  # stdout closed by its reader: `main` stops the run quietly (141)
+            raise
         except (OSError, ValueError, PtocrError) as exc:
             raise _OutputError(_reason(exc, self.sink.target or item.path)) from exc
         self.progress.update(1)
@@ -509,6 +528,8 @@ class _Outputs:
         self.progress.close()
         try:
             self.sink.close()
+        except BrokenPipeError:
+            raise
         except (OSError, ValueError, PtocrError) as exc:
             raise _OutputError(_reason(exc, self.sink.target or "output")) from exc
 
@@ -696,7 +717,8 @@ def _serve_parser() -> argparse.ArgumentParser:
         "multi-page TIFF; query options format=json|text|tsv|markdown|hocr|pdf, words=true, pages=1-3, dpi=200), "
         "GET /health, GET /models, the OpenAPI "
         "schema at /openapi.json and /docs, and a page at / to try it in a browser. The models are loaded once; "
-        "one image is read at a time. Needs the serve extra: pip install 'ptocr[serve]'.",
+        "at most --max-concurrent images are read at once (the others wait). Needs the serve extra: "
+        "pip install 'ptocr[serve]'.",
     )
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     parser.add_argument("--port", type=int, default=8000, help="port (default 8000)")
@@ -721,6 +743,11 @@ def _serve_parser() -> argparse.ArgumentParser:
     models.add_argument("--no-angle-cls", action="store_true", help="skip the 0/180 degree line classifier")
     models.add_argument("--device", default="cpu", help="torch device (default cpu)")
     models.add_argument("--threads", type=_threads, default=None, metavar="N|auto")
+    parser.add_argument(
+        "--max-concurrent", type=_positive, default=2, metavar="N",
+        help="images read at once (default 2); more requests wait their turn. Each adds its working memory, "
+        "and each already uses the free CPUs",
+    )  # fmt: skip
     return parser
 
 
@@ -741,10 +768,10 @@ def _serve(argv: list[str]) -> int:
     # The engine's own input limits are the service's: an upload is never larger than its request body.
     args.max_image_pixels, args.max_bytes = None, int(args.max_upload_mb * 2**20)
     try:
-        engine = _make_engine(args)
-    except (PtocrError, OSError) as exc:
+        engine = _make_engine(args, max_concurrent=args.max_concurrent)
+    except (PtocrError, OSError, ValueError) as exc:
         _error(str(exc))
-        return 1
+        return EXIT_MODELS
     limits = ServeLimits(
         max_upload_bytes=int(args.max_upload_mb * 2**20), max_pixels=args.max_pixels, max_pages=args.max_pages
     )

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import dataclasses
 import os
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from importlib import resources
+from typing import TypeVar
 
 import numpy as np
 import torch
 
-from .errors import WeightsMismatchError
+from .errors import ModelChoiceError, WeightsMismatchError
 from .factory import create_model
 from .models.fusion import fuse_for_inference
 from .pipeline.ctc import CTCDecoder
@@ -18,11 +19,20 @@ from .pipeline.image_io import DEFAULT_DPI, MAX_IMAGE_PIXELS, MAX_INPUT_BYTES, M
 from .pipeline.results import OCRResult, TextLine
 from .pipeline.settings import OCRSettings, generation_settings
 from .pipeline.system import DEFAULT_MAX_PIXELS, LargeImages, OCRSystem
+from .pipeline.threads import BoundedCalls
 from .store import ModelStore
 from .zoo import DetPreprocessing, LinePreprocessing, ModelRecord, choose_models, choose_preset, get_record
 from .zoo.selection import DEFAULT_VERSION
 
 WeightsPath = str | os.PathLike[str] | None
+T = TypeVar("T")
+R = TypeVar("R")
+
+#: Calls of one `OCR` that compute at once by default (`max_concurrent`); the others wait. Measured on 2 cores
+#: (benchmarks/concurrency.py, README "Thread safety and concurrency"): 8 threads sharing one engine peaked at
+#: 788 MiB with 2 against 702 MiB serial and 1484 MiB unbounded, and 2 calls keep both cores busy when the thread
+#: policy gives each call fewer threads than CPUs.
+DEFAULT_MAX_CONCURRENT = 2
 
 
 def _head_width(net: torch.nn.Module) -> int | None:
@@ -34,7 +44,7 @@ def _head_width(net: torch.nn.Module) -> int | None:
 def _decoder_for(record: ModelRecord, net: torch.nn.Module) -> CTCDecoder:
     """The CTC decoder of ``record``'s dictionary, checked against the class count of the loaded network."""
     if record.dictionary is None or record.num_classes is None:
-        raise ValueError(f"{record.name} is not a CTC recogniser with a dictionary")
+        raise ModelChoiceError(f"{record.name} is not a CTC recogniser with a dictionary")
     width = _head_width(net) or record.num_classes
     use_space_char = record.use_space_char or (record.space_char_from_weights and width == record.num_classes + 1)
     with resources.as_file(resources.files("ptocr.dicts") / record.dictionary) as path:
@@ -116,6 +126,11 @@ class OCR:
     `DetSettings.pad_to_aspect`: strips wider (or taller) than that ratio are padded before detection (off by
     default, as in PaddleOCR).
 
+    Thread safety: one `OCR` may be shared by any number of threads; each call gives exactly the result it gives
+    alone. At most `max_concurrent` calls (default `DEFAULT_MAX_CONCURRENT`, None for no bound) compute at once,
+    the others wait, so threads cannot multiply the peak memory; `run_many` and `read` hold a permit per chunk of
+    images, not while their results are consumed. README "Thread safety and concurrency".
+
     Inputs (README "Inputs"): paths, folders' files, bytes, file objects, http(s) URLs, numpy arrays, PIL
     images; `read` gives one result per page of a PDF or multi-page TIFF, the other methods read the first page.
     """
@@ -144,10 +159,14 @@ class OCR:
         max_image_pixels: int = MAX_IMAGE_PIXELS,
         max_bytes: int = MAX_INPUT_BYTES,
         max_pages: int = MAX_PAGES,
+        max_concurrent: int | None = DEFAULT_MAX_CONCURRENT,
     ) -> None:
+        self._calls = BoundedCalls(max_concurrent)  # checks the value before any model is loaded
         if preset is not None:
             if lang is not None or version is not None:
-                raise ValueError(f"preset {preset!r} names the models itself; give lang/version or preset, not both")
+                raise ModelChoiceError(
+                    f"preset {preset!r} names the models itself; give lang/version or preset, not both"
+                )
             chosen = choose_preset(preset)
         else:
             chosen = choose_models("ch" if lang is None else lang, DEFAULT_VERSION if version is None else version)
@@ -157,7 +176,10 @@ class OCR:
         det_record, rec_record = get_record(det_model), get_record(rec_model)
         for record, task in ((det_record, "det"), (rec_record, "rec")):
             if record.task != task:
-                raise ValueError(f"{record.name} is a {record.task} model, not a {task} model")
+                raise ModelChoiceError(
+                    f"{record.name} is a {record.task} model, not a {task} model: choose a {task} model for "
+                    f"{task}_model= (`ptocr models list --task {task}`)"
+                )
         if settings is None:
             settings = settings_for(det_record, rec_record, get_record(cls_model) if cls_model else None)
         if use_angle_cls is not None:
@@ -167,12 +189,15 @@ class OCR:
         cls_net = None
         if settings.use_angle_cls:
             if cls_model is None:
-                raise ValueError(
+                raise ModelChoiceError(
                     f"{preset or version} has no angle classifier: name one (cls_model=) or pass use_angle_cls=False"
                 )
             cls_record = get_record(cls_model)
             if cls_record.task != "cls":
-                raise ValueError(f"{cls_record.name} is a {cls_record.task} model, not a cls model")
+                raise ModelChoiceError(
+                    f"{cls_record.name} is a {cls_record.task} model, not a cls model: choose one for cls_model= "
+                    "(`ptocr models list --task cls`)"
+                )
             cls_net = fuse_for_inference(create_model(cls_model, cls_weights, store=store))
         self.settings = settings
         self.models = {"det": det_model, "rec": rec_model, "cls": cls_model if cls_net is not None else None}
@@ -195,19 +220,19 @@ class OCR:
 
     def __call__(self, image: ImageInput) -> list[TextLine]:
         """Recognised lines with score ≥ drop_score, in reading order."""
-        return self.system(image)
+        return self._calls.run(lambda: self.system(image))
 
     def run(self, image: ImageInput, words: bool = False) -> OCRResult:
         """Like calling the object, with the image size (and timings) in a typed, JSON-exportable result.
         With ``words`` each line carries its word boxes (``TextLine.words``: one per character in scripts
         written without spaces), found from the recogniser's CTC time steps; texts and scores are unchanged.
         ``result.to_page()`` / ``Document.from_results([...])`` build the page → line → word tree."""
-        return self.system.run(image, words=words)
+        return self._calls.run(lambda: self.system.run(image, words=words))
 
     def run_many(self, images: Iterable[ImageInput], chunk_size: int = 8, words: bool = False) -> Iterator[OCRResult]:
         """`run` over many images, yielded in order, each network batched across `chunk_size` images at a time
         (the same results, fewer and fuller network calls: see `OCRSystem.run_many`)."""
-        return self.system.run_many(images, chunk_size, words=words)
+        return self.system.run_many(images, chunk_size, words=words, gate=self._calls.run)
 
     def read(
         self,
@@ -218,24 +243,28 @@ class OCR:
     ) -> list[OCRResult]:
         """One `OCRResult` per page: every page of a PDF (rendered at `dpi`) or multi-page TIFF, or the 1-based
         `pages` chosen (`"1-3,5"` or `[1, 2, 3, 5]`); a single image gives a list of one. `words` as for `run`."""
-        return self.system.read(source, pages=pages, dpi=dpi, words=words)
+        return self.system.read(source, pages=pages, dpi=dpi, words=words, gate=self._calls.run)
 
     # -- the stages on their own ------------------------------------------------------------------------------
     # Thin wrappers over OCRSystem's stages, so each gets exactly the pre- and post-processing `run` gives it.
-    # `run` prepares the CPU thread count once per image; each stage call does the same.
+    # `run` prepares the CPU thread count once per image; each stage call does the same, and each counts in the
+    # `max_concurrent` bound as `run` does.
+
+    def _stage(self, stage: Callable[[T], R], argument: T) -> R:
+        self.system._start()
+        return stage(argument)
 
     def detect(self, image: ImageInput) -> np.ndarray:
         """Text boxes of ``image`` (DB post-processing, box filter and reading order included): float32 N×4×2,
         each box's corners clockwise from the top-left, in pixels of the image. Boxes whose text later scores
         below ``drop_score`` are still here: that filter belongs to recognition."""
-        self.system._start()
-        return self.system.detect(image)
+        return self._calls.run(lambda: self._stage(self.system.detect, image))
 
     def crop(self, image: ImageInput, boxes: np.ndarray | Sequence[Sequence[Sequence[float]]]) -> list[np.ndarray]:
         """One upright BGR crop per box (perspective-warped; turned 90° when much taller than wide), as `run`
         cuts them for classification and recognition."""
         array = np.asarray(boxes, dtype=np.float32).reshape(-1, 4, 2)
-        return self.system.crop(image, array)
+        return self._calls.run(lambda: self.system.crop(image, array))
 
     def classify(self, crops: ImageInput | Sequence[ImageInput]) -> list[tuple[str, float]]:
         """The angle classifier's ``(label, score)`` per crop (labels "0" / "180"). One crop (an array, path,
@@ -248,14 +277,14 @@ class OCR:
         180°, as `run` passes them to recognition."""
         if self.system.cls_net is None:
             raise ValueError("this OCR was built without the angle classifier (use_angle_cls=False)")
-        self.system._start()
-        return self.system.classify(_as_crops(crops))
+        loaded = _as_crops(crops)
+        return self._calls.run(lambda: self._stage(self.system.classify, loaded))
 
     def recognize(self, crops: ImageInput | Sequence[ImageInput]) -> list[tuple[str, float]]:
         """``(text, score)`` per crop of one text line, with the recogniser's own resize and normalisation. One
         crop or a list of them; always a list back. No score filter (``drop_score`` applies to `run`)."""
-        self.system._start()
-        return self.system.recognize(_as_crops(crops))
+        loaded = _as_crops(crops)
+        return self._calls.run(lambda: self._stage(self.system.recognize, loaded))
 
 
 def _as_crops(crops: ImageInput | Sequence[ImageInput]) -> list[np.ndarray]:

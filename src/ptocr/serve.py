@@ -8,12 +8,16 @@ format instead, ``words=true`` adds word boxes, ``pages=`` / ``dpi=`` choose and
 ``GET /health``, ``GET /models``, the OpenAPI schema at ``/openapi.json`` (browsable at ``/docs``) and the page
 at ``/`` complete it.
 
-Concurrency: the models are loaded once, when the app is created, and shared by every request. One OCR runs
-at a time (a lock; the engine keeps per-run state and already uses the machine's cores inside each run), on
-FastAPI's worker threads, so the event loop keeps accepting, reading and answering other requests meanwhile
-(`/health` answers while an OCR runs). Uploads are limited while they are read: a body longer than
-``max_upload_bytes`` is answered 413 before it is all received; an image of more than ``max_pixels`` pixels
-is refused (400) from its header, before it is decoded.
+Concurrency: the models are loaded once, when the app is created, and shared by every request. Requests are
+read on FastAPI's worker threads and the engine bounds how many compute at once (`OCR(max_concurrent=)`, 2 by
+default: each run already uses the free cores, and every run at once adds its working memory); the others
+wait their turn, while the event loop keeps accepting, reading and answering other requests (`/health`
+answers while an OCR runs). The server adds no lock of its own: the engine's bound is the one place that
+decides, for the service and for any other threads sharing the engine. Errors: every client error is a 4xx
+with a JSON body ``{"error": {"type", "message"}}``; an unexpected failure in the engine is a 500 of the same
+shape (the server logs its traceback), and the server goes on serving. Uploads are limited while they are
+read: a body longer than ``max_upload_bytes`` is answered 413 before it is all received; an image of more than
+``max_pixels`` pixels is refused (400) from its header, before it is decoded.
 """
 
 from __future__ import annotations
@@ -22,7 +26,6 @@ import base64
 import binascii
 import io
 import json
-import threading
 from collections.abc import Awaitable, Callable, MutableMapping
 from dataclasses import dataclass
 from importlib import resources
@@ -31,6 +34,7 @@ from typing import Any
 import numpy as np
 from fastapi import FastAPI, Query, Request
 from fastapi.concurrency import run_in_threadpool
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 from .errors import ImageDecodeError, PtocrError
@@ -189,7 +193,6 @@ def create_app(engine: Any = None, limits: ServeLimits | None = None) -> FastAPI
         engine = OCR()
     elif not hasattr(engine, "run") and callable(engine):
         engine = engine()
-    lock = threading.Lock()
 
     app = FastAPI(
         title="ptocr",
@@ -203,9 +206,24 @@ def create_app(engine: Any = None, limits: ServeLimits | None = None) -> FastAPI
     async def refused(_request: Request, exc: RequestError) -> JSONResponse:
         return error_response(exc.status, exc.kind, exc.message)
 
+    @app.exception_handler(RequestValidationError)
+    async def invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        # FastAPI's own answer is {"detail": [...]}: the same error shape as every other refusal instead.
+        problems = "; ".join(
+            f"{'.'.join(str(part) for part in error.get('loc', ())[1:]) or 'request'}: {error.get('msg', 'invalid')}"
+            for error in exc.errors()
+        )
+        return error_response(422, "bad_option", problems or "invalid request")
+
+    @app.exception_handler(Exception)
+    async def failed(_request: Request, exc: Exception) -> JSONResponse:
+        # A bug, or a failure the engine did not foresee: a JSON 500 rather than a bare one. Starlette re-raises
+        # the exception once this answer is sent, so the server logs its traceback; the server goes on serving.
+        return error_response(500, "internal_error", f"the server failed to read this upload ({type(exc).__name__})")
+
     def recognise(images: list[np.ndarray], words: bool) -> list[Any]:
-        with lock:
-            return [engine.run(image, words=words) if words else engine.run(image) for image in images]
+        # The engine bounds its concurrent calls itself (OCR(max_concurrent=)); no lock here.
+        return [engine.run(image, words=words) if words else engine.run(image) for image in images]
 
     @app.post(
         "/ocr",
@@ -236,7 +254,9 @@ def create_app(engine: Any = None, limits: ServeLimits | None = None) -> FastAPI
         images = [page.image for page in page_images]
         try:
             results = await run_in_threadpool(recognise, images, words)
-        except PtocrError as exc:
+        except ImageDecodeError as exc:  # the upload, refused by the engine's own limits: the client's to fix
+            raise RequestError(400, "image_decode_error", str(exc)) from exc
+        except PtocrError as exc:  # the models: the server's to fix
             raise RequestError(500, type(exc).__name__, str(exc)) from exc
         paged = data.startswith(b"%PDF-") or any(page.page_count > 1 for page in page_images)
         document = Document(

@@ -137,7 +137,8 @@ class NetworkFetcher:
         self.pip_timeout = pip_timeout
 
     def download(self, url: str, dest: Path) -> None:
-        with urllib.request.urlopen(url, timeout=self.timeout) as response:
+        # A fresh opener per fetch: urlopen's global one keeps the proxy settings of its first use.
+        with urllib.request.build_opener().open(url, timeout=self.timeout) as response:
             copy_hashing(response, dest, limit=MAX_ARCHIVE_BYTES)
 
     def pip_download(self, package: str, version: str, dest_dir: Path) -> Path:

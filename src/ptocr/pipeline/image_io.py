@@ -49,7 +49,7 @@ import cv2
 import numpy as np
 from PIL import Image, ImageOps
 
-from ptocr.errors import ImageDecodeError
+from ptocr.errors import ImageDecodeError, PageSelectionError
 from ptocr.pipeline.image_header import probe
 
 
@@ -147,10 +147,10 @@ def find_images(
 
 def parse_pages(spec: str) -> list[int]:
     """``"1-3,5"`` → ``[1, 2, 3, 5]``: 1-based page numbers, in the order given, without repeats. Every range is
-    closed (``N`` or ``N-M``); a ValueError says what is wrong with any other text."""
+    closed (``N`` or ``N-M``); a PageSelectionError (a ValueError) says what is wrong with any other text."""
     numbers: list[int] = []
     if not spec.strip():
-        raise ValueError("empty page selection: expected e.g. 1-3,5")
+        raise PageSelectionError("empty page selection: expected e.g. 1-3,5")
     for part in spec.split(","):
         text = part.strip()
         first, dash, last = text.partition("-")
@@ -158,11 +158,11 @@ def parse_pages(spec: str) -> list[int]:
             start = int(first)
             stop = int(last) if dash else start
         except ValueError:
-            raise ValueError(f"bad page range {text!r} in {spec!r}: expected N or N-M, e.g. 1-3,5") from None
+            raise PageSelectionError(f"bad page range {text!r} in {spec!r}: expected N or N-M, e.g. 1-3,5") from None
         if start < 1 or stop < 1:
-            raise ValueError(f"bad page range {text!r} in {spec!r}: pages are numbered from 1")
+            raise PageSelectionError(f"bad page range {text!r} in {spec!r}: pages are numbered from 1")
         if stop < start:
-            raise ValueError(f"bad page range {text!r} in {spec!r}: {stop} comes before {start}")
+            raise PageSelectionError(f"bad page range {text!r} in {spec!r}: {stop} comes before {start}")
         numbers.extend(n for n in range(start, stop + 1) if n not in numbers)
     return numbers
 
@@ -381,7 +381,8 @@ def _fetch_url(url: str, timeout: float, max_bytes: int) -> bytes:
     request = urllib.request.Request(url, headers={"User-Agent": "ptocr"})
     too_big = f"cannot read image {url!r}: the response is larger than the limit of {max_bytes} bytes"
     try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:
+        # A fresh opener per fetch: urlopen's global one keeps the proxy settings of its first use.
+        with urllib.request.build_opener().open(request, timeout=timeout) as response:
             declared = response.headers.get("Content-Length")
             if declared is not None and declared.isdigit() and int(declared) > max_bytes:
                 raise ImageDecodeError(too_big)

@@ -131,6 +131,15 @@ class StageClock:
                 self.seconds[name] += elapsed
 
 
+_NO_CLOCK = StageClock(False)
+# Computes one chunk of `run_many` (`BoundedCalls.run`, or in place).
+ChunkRunner = Callable[[Callable[[], list[OCRResult]]], list[OCRResult]]
+
+
+def _in_place(work: Callable[[], list[OCRResult]]) -> list[OCRResult]:
+    return work()
+
+
 class OCRSystem:
     """Detection → angle classification → recognition → score filter, in PaddleOCR's order.
 
@@ -193,9 +202,10 @@ class OCRSystem:
         self.postprocessor = DBPostProcessor(self.settings.det)
         self.collect_timings = collect_timings
         self.threads = ThreadPolicy(threads)
-        self._threads_now = 1
         self._side_by_side = SideBySide()
-        self._clock = StageClock(False)
+        # Per-run state (its stage clock and thread count), one per calling thread: concurrent runs on one system
+        # keep their own timings. Helper threads of `SideBySide` are given the state of the run they work for.
+        self._run_state = threading.local()
         self.fixed_batches = self.device.type == "cuda"
         self._call_bounds = _CPU_CALL_BOUNDS if self.device.type == "cpu" else _ACCELERATOR_CALL_BOUNDS
 
@@ -355,18 +365,30 @@ class OCRSystem:
         recognized = self._recognize(crops, with_steps=words)
         return self._result(image, boxes, recognized, self._timings(started, images=1), turned)
 
+    @property
+    def _clock(self) -> StageClock:
+        """The stage clock of the run this thread works for (a disabled one outside any run)."""
+        clock = getattr(self._run_state, "clock", None)
+        return clock if clock is not None else _NO_CLOCK
+
     def _start(self) -> float:
-        """Sets up timing and the thread count for one run; its start time."""
-        self._clock = StageClock(self.collect_timings)
-        if self.device.type == "cpu":
-            self._threads_now = self.threads.apply()
+        """Sets up timing and the thread count for one run in this thread; its start time."""
+        self._run_state.clock = StageClock(self.collect_timings)
+        self._run_state.threads = self.threads.apply() if self.device.type == "cpu" else 1
         return time.perf_counter()
 
     def _side_by_side_map(self, work: Callable[[T], R], items: Sequence[T], costs: Sequence[float]) -> list[R]:
         """`[work(item) for item in items]` for independent network calls: on the CPU, side by side on as many
         threads as the thread policy gave this run, one intra-op thread each (`SideBySide`)."""
-        threads = self._threads_now if self.device.type == "cpu" else 1
-        return self._side_by_side.map(work, items, costs, threads)
+        threads = getattr(self._run_state, "threads", 1) if self.device.type == "cpu" else 1
+        clock = self._clock
+        state = self._run_state
+
+        def in_this_run(item: T) -> R:
+            state.clock = clock  # a helper thread times its share on the clock of the run it works for
+            return work(item)
+
+        return self._side_by_side.map(in_this_run, items, costs, threads)
 
     def _timings(self, started: float, images: int) -> dict[str, float]:
         """The stage times since `started`, each divided evenly among `images`; empty unless collected."""
@@ -400,7 +422,13 @@ class OCRSystem:
             lines=tuple(lines), image_height=int(image.shape[0]), image_width=int(image.shape[1]), timings=timings
         )
 
-    def run_many(self, images: Iterable[ImageInput], chunk_size: int = 8, words: bool = False) -> Iterator[OCRResult]:
+    def run_many(
+        self,
+        images: Iterable[ImageInput],
+        chunk_size: int = 8,
+        words: bool = False,
+        gate: ChunkRunner | None = None,
+    ) -> Iterator[OCRResult]:
         """OCR of many images, yielded in order, with each network batched across ``chunk_size`` images at a time.
 
         The results are those of :meth:`run` on each image: detection batches only images whose detector
@@ -412,14 +440,18 @@ class OCRSystem:
         measured 0.83 of :meth:`run`'s time on the dev images (the independent calls of different images keep
         both threads busy), with about 12 % more peak memory.
         With ``collect_timings`` each result carries its chunk's stage times divided evenly among its images;
-        ``words`` as in :meth:`run`.
+        ``words`` as in :meth:`run`. ``gate`` (an `OCR`'s bound on concurrent calls, `BoundedCalls.run`) reads and
+        computes each chunk; its results are yielded after: a consumer that is slow, or that itself calls the
+        engine between results, holds no place in the bound.
         """
         if isinstance(chunk_size, bool) or not isinstance(chunk_size, int) or chunk_size < 1:
             raise ValueError(f"chunk_size must be a positive int, got {chunk_size!r}")
-        return self._chunks(iter(images), chunk_size, words)
+        return self._chunks(iter(images), chunk_size, words, gate if gate is not None else _in_place)
 
-    def _chunks(self, pending: Iterator[ImageInput], chunk_size: int, words: bool) -> Iterator[OCRResult]:
-        while True:
+    def _chunks(
+        self, pending: Iterator[ImageInput], chunk_size: int, words: bool, gate: ChunkRunner
+    ) -> Iterator[OCRResult]:
+        def next_chunk() -> list[OCRResult]:
             started = self._start()
             pages: list[np.ndarray] = []
             pixels = 0
@@ -429,9 +461,10 @@ class OCRSystem:
                 pixels += pages[-1].shape[0] * pages[-1].shape[1]
                 if len(pages) == chunk_size or pixels >= _MANY_MAX_PIXELS:
                     break
-            if not pages:
-                return
-            yield from self._run_chunk(pages, started, words)
+            return self._run_chunk(pages, started, words) if pages else []
+
+        while results := gate(next_chunk):
+            yield from results
 
     def _run_chunk(self, pages: list[np.ndarray], started: float, words: bool = False) -> list[OCRResult]:
         boxes = self._detect_many(pages)
@@ -535,12 +568,13 @@ class OCRSystem:
         dpi: int = DEFAULT_DPI,
         chunk_size: int = 8,
         words: bool = False,
+        gate: ChunkRunner | None = None,
     ) -> list[OCRResult]:
         """One `OCRResult` per page of ``source`` (every page of a PDF or TIFF, or those ``pages`` selects:
         ``"1-3,5"`` or 1-based numbers; PDF pages rendered at ``dpi``), read as `run_many` reads images. A single
-        image gives a list of one."""
+        image gives a list of one. ``gate`` as for `run_many`."""
         documents = iter_pages(source, pages=pages, dpi=dpi, limits=self.input_limits)
-        return list(self.run_many((page.image for page in documents), chunk_size, words=words))
+        return list(self.run_many((page.image for page in documents), chunk_size, words=words, gate=gate))
 
     def __call__(self, image: ImageInput) -> list[TextLine]:
         """The kept lines of :meth:`run`, as a list."""
