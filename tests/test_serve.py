@@ -215,9 +215,15 @@ def test_the_page_reads_a_sample_in_headless_chromium(server: str, tmp_path: Pat
     command = [browser, "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
                f"--user-data-dir={tmp_path / 'profile'}", "--virtual-time-budget=60000", "--dump-dom",
                f"{server}/?sample"]  # fmt: skip
-    done = subprocess.run(command, capture_output=True, text=True, timeout=180)
-    dom = done.stdout
-    assert 'id="status" data-state="done"' in dom, (dom[-2000:], done.stderr[-2000:])
+    # On a loaded machine the browser's virtual-time budget can run out before the answer arrives: up to three
+    # tries, each a fresh page load (the server answering is what is tested, not its speed).
+    for _attempt in range(3):
+        done = subprocess.run(command, capture_output=True, text=True, timeout=180)
+        dom = done.stdout
+        if 'id="status" data-state="done"' in dom:
+            break
+    status = dom.split('id="status"', 1)[1][:200] if 'id="status"' in dom else dom[-2000:]
+    assert 'id="status" data-state="done"' in dom, (status, done.stderr[-2000:])
     count = int(dom.split('id="lines" data-count="')[1].split('"')[0])
     assert count >= 2
     assert "HELLO WORLD" in dom.replace("HELLOWORLD", "HELLO WORLD")
