@@ -12,7 +12,7 @@ import argparse
 import contextlib
 import os
 import sys
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -664,8 +664,13 @@ def _convert(argv: list[str]) -> int:
     args = _convert_parser().parse_args(argv)
     from .conversion import convert  # imports torch
 
+    return _print_written(lambda: convert(args.src, args.dst, model_name=args.model, submodel=args.submodel))
+
+
+def _print_written(write: Callable[[], Any]) -> int:
+    """Runs a command that writes one file and prints its path; one error line and status 1 if it fails."""
     try:
-        print(convert(args.src, args.dst, model_name=args.model, submodel=args.submodel), flush=True)
+        print(write(), flush=True)
     except (PtocrError, OSError) as exc:
         _error(str(exc))
         return 1
@@ -698,12 +703,9 @@ def _export(argv: list[str]) -> int:
     args = _export_parser().parse_args(argv)
     from .export import export_model  # imports torch
 
-    try:
-        print(export_model(args.name, args.output, args.format, weights=args.weights, opset=args.opset), flush=True)
-    except (PtocrError, OSError) as exc:
-        _error(str(exc))
-        return 1
-    return 0
+    return _print_written(
+        lambda: export_model(args.name, args.output, args.format, weights=args.weights, opset=args.opset)
+    )
 
 
 # -- serve ---------------------------------------------------------------------------------------------------
