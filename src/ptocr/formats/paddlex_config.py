@@ -4,7 +4,9 @@ Only a few settings are read, each checked for its type: the model name (`Global
 post-processing (`PostProcess`: its name; a recogniser's dictionary `character_dict`, the characters after the
 CTC blank without the space class; a detector's DB thresholds; an angle classifier's `Topk.label_list`) and a
 recogniser's input shape (`RecResizeImg.image_shape` among `PreProcess.transform_ops`). The YAML is parsed with
-PyYAML's safe loader, after a bounded read.
+PyYAML's safe loader, after a bounded read and a check of its nesting depth: PyYAML builds nested collections
+recursively, and its C extension crashes the interpreter (a segmentation fault, no exception) on a document
+nested some thousands deep.
 """
 
 from __future__ import annotations
@@ -23,6 +25,10 @@ from .files import MAX_PADDLEX_CONFIG_BYTES, read_bounded
 PADDLEX_CONFIG = "inference.yml"
 
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # the C parser when PyYAML has it; both are safe
+#: PaddleX's files nest 7 deep.
+_MAX_DEPTH = 32
+_OPENING = (yaml.MappingStartEvent, yaml.SequenceStartEvent)
+_CLOSING = (yaml.MappingEndEvent, yaml.SequenceEndEvent)
 
 
 @dataclass(frozen=True)
@@ -104,16 +110,29 @@ def _rec_image_shape(fields: _Fields, preprocess: Mapping[str, Any]) -> tuple[in
     return None
 
 
+def _check_depth(text: str, what: str) -> None:
+    """Refuses a document nested deeper than `_MAX_DEPTH`, reading its parse events, which PyYAML produces
+    without recursion, and stopping at the first collection too deep."""
+    depth = 0
+    for event in yaml.parse(text, Loader=_LOADER):
+        if isinstance(event, _OPENING):
+            depth += 1
+            if depth > _MAX_DEPTH:
+                raise ModelFormatError(f"{what}: not a PaddleX inference.yml (nested more than {_MAX_DEPTH} deep)")
+        elif isinstance(event, _CLOSING):
+            depth -= 1
+
+
 def parse_paddlex_config(data: bytes, *, what: str = PADDLEX_CONFIG) -> PaddleXConfig:
     """Reads the settings of an `inference.yml` given as bytes. Raises ModelFormatError on malformed YAML or a
     setting of the wrong type."""
     if len(data) > MAX_PADDLEX_CONFIG_BYTES:
         raise ModelFormatError(f"{what}: {len(data)} bytes is too large for a PaddleX inference.yml")
     try:
-        document = yaml.load(data.decode("utf-8"), Loader=_LOADER)
-    except RecursionError:
-        raise ModelFormatError(f"{what}: not a PaddleX inference.yml (nested too deeply)") from None
-    except (yaml.YAMLError, ValueError) as exc:  # UnicodeDecodeError is a ValueError
+        text = data.decode("utf-8")
+        _check_depth(text, what)
+        document = yaml.load(text, Loader=_LOADER)
+    except (yaml.YAMLError, ValueError, RecursionError) as exc:  # UnicodeDecodeError is a ValueError
         raise ModelFormatError(f"{what}: not a PaddleX inference.yml ({type(exc).__name__}: {exc})") from None
     if not isinstance(document, dict):
         raise ModelFormatError(f"{what}: not a PaddleX inference.yml (expected a mapping at the top)")
