@@ -5,7 +5,7 @@ tests/test_readme.py checks that README.md holds exactly this table, so the two 
 
 from __future__ import annotations
 
-from ptocr.zoo import CATALOGUE, FLUID_VERSIONS, VERSIONS, OfficialArchive, PyPIWheel
+from ptocr.zoo import CATALOGUE, FLUID_VERSIONS, VERSIONS, OfficialArchive, PyPIWheel, RemoteFiles
 
 ARCHITECTURES = {
     "det_mobilenetv3_dbfpn_db": "MobileNetV3-large ×0.5 + DBFPN(96) + DB",
@@ -40,6 +40,8 @@ def _sources(name: str) -> str:
         if any(isinstance(s, OfficialArchive) for s in files.sources):
             where.append("PaddleOCR")
         where += [f"`{s.package}=={s.version}`" for s in files.sources if isinstance(s, PyPIWheel)]
+        if any(isinstance(s, RemoteFiles) for s in files.sources):
+            where.append("mirror")
         pin = "" if files.pinned else ", tofu"
         parts.append(f"{fmt}: {' + '.join(where)}{pin}")
     return "; ".join(parts)
