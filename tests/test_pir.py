@@ -9,6 +9,7 @@ import copy
 import dataclasses
 import http.server
 import json
+import os
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -21,7 +22,7 @@ import torch
 from ptocr import cli, create_model
 from ptocr.errors import ModelFormatError, ModelStoreError, WeightsMismatchError
 from ptocr.formats import parse_paddlex_config, parse_pir_program, read_pir_inference, read_weights
-from ptocr.formats.files import MAX_PADDLEX_CONFIG_BYTES
+from ptocr.formats.files import MAX_PADDLEX_CONFIG_BYTES, MAX_PIR_PROGRAM_BYTES
 from ptocr.store import ModelStore, NetworkFetcher, sha256_file
 from ptocr.verification import check_model_files
 from ptocr.zoo import PIR_FILES, FileDigest, ModelFiles, RemoteFiles, get_record, pir_files
@@ -410,3 +411,24 @@ def read_pir_inference_from(document: dict[str, Any], folder: Path) -> object:
     program_path.parent.mkdir(exist_ok=True)
     program_path.write_text(json.dumps(document), encoding="utf-8")
     return read_pir_inference(program_path, folder / "inference.pdiparams")
+
+
+def test_pir_files_named_like_model_files_but_not_regular_or_too_large_are_refused(tmp_path: Path) -> None:
+    document, params = small_program()
+    folder = write_pir_folder(tmp_path / "m", document, params)
+    (folder / "inference.json").unlink()
+    os.mkfifo(folder / "inference.json")
+    with pytest.raises(ModelFormatError, match="named pipe"):
+        read_weights(folder)  # refused without blocking on the pipe
+    (folder / "inference.json").unlink()
+    with open(folder / "inference.json", "wb") as handle:
+        handle.truncate(MAX_PIR_PROGRAM_BYTES + 1)  # sparse: nothing is written
+    with pytest.raises(ModelFormatError, match="larger than any PaddlePaddle 3 program file"):
+        read_weights(folder)
+
+
+def test_pir_folders_are_imported_by_digest(tmp_path: Path, pir_folders) -> None:
+    folder = pir_folders[LSTM_REC]
+    store = ModelStore(tmp_path / "home", NetworkFetcher(timeout=0.1), {LSTM_REC: _pir_record(folder, "http://x")})
+    assert store.import_path(folder) == [(LSTM_REC, "paddle")]
+    assert store.is_cached(LSTM_REC)
