@@ -150,6 +150,8 @@ HOSTILE_PROGRAMS = {
     "negative dims": (_mutated(_set(_param_type(0), "D", [{"#": "0.t_f32"}, [-1, 4]])), "negative dimension"),
     "dims not integers": (_mutated(_set(_param_type(0), "D", [{"#": "0.t_f32"}, [4.5]])), "not all integers"),
     "bfloat16": (_mutated(_set(_param_type(0), "D", [{"#": "0.t_bf16"}, [4]])), "unsupported element type '0.t_bf16'"),
+    "element type not text": (_mutated(_set(_param_type(0), "D", [{"#": {}}, [4]])), "unsupported element type {}"),
+    "regions not a list": (_mutated(lambda d: _ops(d)[8].__setitem__("regions", 3)), "'regions' to hold a list"),
     "not a dense tensor": (_mutated(_set(_param_type(0), "#", "0.t_vec")), "'0.t_vec' is not a dense tensor"),
     "nameless parameter": (_mutated(lambda d: _ops(d)[0]["A"].pop()), "a parameter without a name"),
     "parameter twice": (_mutated(lambda d: _ops(d)[1]["A"].__setitem__(3, "z_bias")), "'z_bias'.*declared twice"),

@@ -188,7 +188,8 @@ class _Reader:
                 raise self.fail(f"{where}: a result is {_json_kind(result)}, not an object")
             if result.get("%") != 0:  # 0: a result PaddlePaddle left empty
                 self.define(result.get("%"), where)
-        for index, region in enumerate(op.get("regions") or ()):
+        regions = self.field(op, "regions", list, where) if op.get("regions") is not None else []
+        for index, region in enumerate(regions):
             self.region(region, depth + 1, f"{where}, region {index}")
 
     def parameter(self, op: dict[str, Any], where: str) -> None:
@@ -217,7 +218,7 @@ class _Reader:
         if len(data) < 2 or not isinstance(data[0], dict) or not isinstance(data[1], list):
             raise self.fail(f"{where}: a dense tensor type is [element type, dims, ...], found {data[:2]!r}")
         element = data[0].get("#")
-        if element not in _DTYPES:
+        if not isinstance(element, str) or element not in _DTYPES:
             raise self.fail(f"{where}: unsupported element type {element!r}")
         dims = data[1]
         if not all(_is_int(d) for d in dims):
