@@ -215,7 +215,7 @@ def test_medium_maps_strictly_onto_an_exported_graph(tmp_path: Path) -> None:
     fresh = build_architecture(ARCHITECTURES["medium"], deploy=True)
     placed = load_by_structure(fresh, weights, torch.zeros(fresh.example_input_shape))
     assert len(placed) == len(fresh.state_dict())
-    x = torch.randn(1, 3, 96, 128)
+    x = torch.randn(1, 3, 64, 96)
     with torch.inference_mode():
         assert torch.equal(fresh(x), source(x))
     session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
