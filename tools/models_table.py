@@ -5,7 +5,7 @@ tests/test_readme.py checks that README.md holds exactly this table, so the two 
 
 from __future__ import annotations
 
-from ptocr.zoo import CATALOGUE, FLUID_VERSIONS, VERSIONS, OfficialArchive, PyPIWheel
+from ptocr.zoo import CATALOGUE, FLUID_VERSIONS, PIR_VERSIONS, VERSIONS, OfficialArchive, PyPIWheel
 
 ARCHITECTURES = {
     "det_mobilenetv3_dbfpn_db": "MobileNetV3-large ×0.5 + DBFPN(96) + DB",
@@ -28,6 +28,9 @@ ARCHITECTURES = {
     "rec_mobilenetv1enhance_svtr_ctc": "MobileNetV1Enhance ×0.5 + SVTR + CTC",
     "rec_pplcnetv3_svtr_ctc": "PP-LCNetV3 ×0.95 + SVTR + CTC",
     "rec_pphgnet_svtr_ctc": "PPHGNet_small + SVTR + CTC",
+    "rec_pplcnetv4_tiny_guided_ctc": "PP-LCNetV4 tiny + guided CTC(80)",
+    "rec_pplcnetv4_small_lightsvtr_ctc": "PP-LCNetV4 small + LightSVTR(120) + CTC",
+    "rec_pplcnetv4_medium_lightsvtr_ctc": "PP-LCNetV4 medium + LightSVTR(192) + CTC",
     "cls_mobilenetv3_small_x035": "MobileNetV3-small ×0.35 + linear",
 }
 
@@ -49,7 +52,8 @@ def models_table() -> str:
     header = "| model | task | version | lang | size | architecture | classes / input | weights (sources) |"
     rows = [header, "|---|---|---|---|---|---|---|---|"]
     order = {"det": 0, "rec": 1, "cls": 2}
-    generation = {version: rank for rank, version in enumerate((*FLUID_VERSIONS, *VERSIONS))}
+    versions = dict.fromkeys((*FLUID_VERSIONS, *VERSIONS, *PIR_VERSIONS))  # oldest first, each once
+    generation = {version: rank for rank, version in enumerate(versions)}
 
     def key(name: str) -> tuple[int, int, str]:
         return order[CATALOGUE[name].task], generation[CATALOGUE[name].version], name
