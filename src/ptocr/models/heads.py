@@ -108,7 +108,8 @@ class GuidedCTCHead(CTCHead):
 
     The guide is PaddleOCR's `ppocrv6_tiny` guide layer: a depthwise conv of width 5 along the sequence and a
     pointwise conv, each without bias and followed by BatchNorm and hard swish, as 1-D convs over N×C×T.
-    The published export keeps both BatchNorms unfused.
+    They stay 1-D (not 1×k 2-D convs) so that trained checkpoints' C×1×5 kernels load by key; the inference
+    fold pass, which rewrites 2-D convs, leaves their BatchNorms as they are, as the published export does.
     """
 
     def __init__(self, in_channels: int, num_classes: int, mid_channels: int, guide_kernel: int = 5) -> None:
