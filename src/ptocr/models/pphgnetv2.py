@@ -27,6 +27,13 @@ Stride = int | tuple[int, int]
 _SAME_2X2 = (0, 1, 0, 1)
 
 
+def same_max_pool_2x2(x: torch.Tensor) -> torch.Tensor:
+    """Paddle's `MaxPool2D(2, stride=1, padding="SAME")`: the output keeps the input's size; the window at the last
+    row or column reaches one cell past the map, and Paddle leaves such cells out of the maximum (padding with
+    -inf does the same)."""
+    return F.max_pool2d(F.pad(x, _SAME_2X2, value=float("-inf")), 2, stride=1)
+
+
 class StemBlock(nn.Module):
     """3×3 stride-2 conv, then [2×2 max pool ‖ 2×2 conv → 2×2 conv] concatenated, a 3×3 conv (stride 2, or 1
     for recognition) and a 1×1 conv; every conv with BN and ReLU."""
@@ -42,9 +49,7 @@ class StemBlock(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = self.stem1(x)
         branch = self.stem2b(F.pad(self.stem2a(F.pad(x, _SAME_2X2)), _SAME_2X2))
-        # Paddle's max pool leaves the padded cells out of the maximum: padding with -inf does the same.
-        pooled = F.max_pool2d(F.pad(x, _SAME_2X2, value=float("-inf")), 2, stride=1)
-        return self.stem4(self.stem3(torch.cat([pooled, branch], dim=1)))
+        return self.stem4(self.stem3(torch.cat([same_max_pool_2x2(x), branch], dim=1)))
 
 
 class LightConvBNAct(nn.Module):
