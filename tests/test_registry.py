@@ -22,7 +22,7 @@ MODELS = ptocr.list_models()
 
 
 def test_list_models_filters() -> None:
-    assert len([n for n in MODELS if get_record(n).version not in PIR_VERSIONS]) == 87  # PaddleOCR 1.x/2.x
+    assert len([n for n in MODELS if get_record(n).version not in PIR_VERSIONS]) == 87  # PaddleOCR 1.x and 2.x
     assert ptocr.list_models(task="cls") == [
         "PP-LCNet_x0_25_textline_ori", "PP-LCNet_x1_0_textline_ori",
         "ch_ppocr_mobile_v1.1_cls", "ch_ppocr_mobile_v1.1_cls_quant", "ch_ppocr_mobile_v2.0_cls",
@@ -47,15 +47,13 @@ def test_record_is_complete(name: str) -> None:
     assert record.architecture in list_architectures()
     assert record.version in ("PP-OCR-v1.0", "PP-OCR-v1.1", "PP-OCR", "PP-OCRv2", "PP-OCRv3", "PP-OCRv4", *PIR_VERSIONS)
     assert record.language
-    paddlex = record.version in PIR_VERSIONS  # PaddleOCR 3.x publishes through PaddleX's model hosting
-    inference_prefix, trained_prefix = (
-        ("https://paddle-model-ecology.bj.bcebos.com/paddlex/official_inference_model/paddle3.0.0/",
-         "https://paddle-model-ecology.bj.bcebos.com/paddlex/official_pretrained_model/")
-        if paddlex else ("https://paddleocr.bj.bcebos.com/",) * 2
-    )  # fmt: skip
     archives = [s for s in record.weights["paddle"].sources if isinstance(s, OfficialArchive)]
-    assert archives and all(a.url.startswith(inference_prefix) for a in archives)
-    assert all(url.startswith(trained_prefix) for url in record.trained_urls)
+    # PaddleOCR 3.x's models are published as PaddleX's archives.
+    host = "https://paddle-model-ecology.bj.bcebos.com/paddlex/" if record.version in PIR_VERSIONS else (
+        "https://paddleocr.bj.bcebos.com/"
+    )
+    assert archives and all(a.url.startswith(host) for a in archives)
+    assert all(url.startswith(host) for url in record.trained_urls)
     if record.task == "det":
         assert isinstance(record.preprocessing, DetPreprocessing)
         return
@@ -63,9 +61,9 @@ def test_record_is_complete(name: str) -> None:
     height = record.preprocessing.image_shape[1]
     if record.task == "cls":
         # PaddleX's text-line orientation classifiers stretch lines to 160×80; PaddleOCR 2.x's pad to 48 high.
-        resize = "stretch" if paddlex else "pad"
+        paddlex = record.version in PIR_VERSIONS
         assert record.labels == ("0", "180") and height == (80 if paddlex else 48)
-        assert record.preprocessing.resize == resize
+        assert record.preprocessing.resize == ("stretch" if paddlex else "pad")
         return
     # v2.0 and PP-OCRv2 recognisers read 32-pixel lines, PP-OCRv3/v4 48-pixel ones.
     assert height == (32 if record.version in ("PP-OCR-v1.0", "PP-OCR-v1.1", "PP-OCR", "PP-OCRv2") else 48)
