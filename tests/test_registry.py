@@ -24,7 +24,8 @@ MODELS = ptocr.list_models()
 def test_list_models_filters() -> None:
     assert len([n for n in MODELS if get_record(n).version not in PIR_VERSIONS]) == 87  # PaddleOCR 1.x and 2.x
     assert ptocr.list_models(task="cls") == [
-        "ch_ppocr_mobile_v1.1_cls", "ch_ppocr_mobile_v1.1_cls_quant", "ch_ppocr_mobile_v2.0_cls"
+        "PP-LCNet_x0_25_textline_ori", "PP-LCNet_x1_0_textline_ori",
+        "ch_ppocr_mobile_v1.1_cls", "ch_ppocr_mobile_v1.1_cls_quant", "ch_ppocr_mobile_v2.0_cls",
     ]  # fmt: skip
     assert ptocr.list_models(version="PP-OCR-v1.1", task="rec") == [
         "ch_ppocr_mobile_slim_v1.1_rec", "ch_ppocr_mobile_v1.1_rec", "ch_ppocr_server_v1.1_rec",
@@ -59,7 +60,10 @@ def test_record_is_complete(name: str) -> None:
     assert isinstance(record.preprocessing, LinePreprocessing)
     height = record.preprocessing.image_shape[1]
     if record.task == "cls":
-        assert record.labels == ("0", "180") and height == 48
+        # PaddleX's text-line orientation classifiers stretch lines to 160×80; PaddleOCR 2.x's pad to 48 high.
+        paddlex = record.version in PIR_VERSIONS
+        assert record.labels == ("0", "180") and height == (80 if paddlex else 48)
+        assert record.preprocessing.resize == ("stretch" if paddlex else "pad")
         return
     # v2.0 and PP-OCRv2 recognisers read 32-pixel lines, PP-OCRv3/v4 48-pixel ones.
     assert height == (32 if record.version in ("PP-OCR-v1.0", "PP-OCR-v1.1", "PP-OCR", "PP-OCRv2") else 48)

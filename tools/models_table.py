@@ -20,6 +20,7 @@ ARCHITECTURES = {
     "det_pplcnetv4_tiny_replkfpn_db": "PP-LCNetV4 tiny + RepLKFPN(64, k5) + DB",
     "det_pplcnetv4_small_replkfpn_db": "PP-LCNetV4 small + RepLKFPN(96, k7) + DB",
     "det_pplcnetv4_medium_replkpan_db": "PP-LCNetV4 medium + RepLKPAN(256, IntraCL) + DB",
+    "det_pphgnetv2_lkpan_pfhead": "PPHGNetV2_B4 + LKPAN(256) + PFHeadLocal",
     "rec_mobilenetv3_bilstm_ctc": "MobileNetV3-small ×0.5 + BiLSTM(48) + CTC",
     "rec_mobilenetv3_fluidlstm_ctc_v1": "MobileNetV3-small ×0.5 + 2 LSTM stacks(48) + CTC (blank last)",
     "rec_mobilenetv3_fluidlstm_ctc_v1_0": (
@@ -34,7 +35,10 @@ ARCHITECTURES = {
     "rec_pplcnetv4_tiny_guided_ctc": "PP-LCNetV4 tiny + guided CTC(80)",
     "rec_pplcnetv4_small_lightsvtr_ctc": "PP-LCNetV4 small + LightSVTR(120) + CTC",
     "rec_pplcnetv4_medium_lightsvtr_ctc": "PP-LCNetV4 medium + LightSVTR(192) + CTC",
+    "rec_pphgnetv2_svtr_ctc": "PPHGNetV2_B4 + SVTR + CTC",
     "cls_mobilenetv3_small_x035": "MobileNetV3-small ×0.35 + linear",
+    "cls_pplcnet_x0_25": "PP-LCNet ×0.25 + 1280 + linear",
+    "cls_pplcnet_x1_0": "PP-LCNet ×1.0 + 1280 + linear",
 }
 
 
@@ -74,7 +78,9 @@ def models_table() -> str:
                 space = " +space" if r.use_space_char else ""
                 classes = f"{r.num_classes} `{r.dictionary}`{space}, h{shape[1]}"
         elif r.task == "cls":
-            classes = f"{'/'.join(r.labels or ())}, h{shape[1]}" if shape else ""
+            stretched = getattr(r.preprocessing, "resize", "pad") == "stretch"  # PaddleX's text-line classifiers
+            fit = f"{shape[1]}×{shape[2]} stretched" if stretched else f"h{shape[1]}"
+            classes = f"{'/'.join(r.labels or ())}, {fit}" if shape else ""
         slim = [kind for kind, flag in (("pruned", r.pruned), ("int8-quantised", r.quantised)) if flag]
         size = f"{r.size} slim ({', '.join(slim)})" if slim else r.size
         rows.append(

@@ -10,6 +10,7 @@ from .lkpan import LKPAN
 from .mobilenetv3 import MobileNetV3Det
 from .necks import DBFPN, RSEFPN
 from .pphgnet import pphgnet_small
+from .pphgnetv2 import pphgnetv2_b4
 from .pplcnetv3 import PPLCNetV3
 from .pplcnetv4 import PPLCNetV4
 from .registry import register_architecture
@@ -148,3 +149,14 @@ def det_pplcnetv4_medium_replkpan_db(deploy: bool = False, with_threshold: bool 
     backbone = PPLCNetV4("medium", det=True, deploy=deploy)
     neck = RepLKPAN(backbone.out_channels, 256, intracl=True, deploy=deploy)
     return DBNet(backbone, neck, RepDBHead(256, k=50, with_threshold=with_threshold, deploy=deploy))
+@register_architecture
+def det_pphgnetv2_lkpan_pfhead(deploy: bool = False, with_threshold: bool = False) -> DBNet:
+    """PP-OCRv5 server detector: PPHGNetV2_B4 (det) + LKPAN(256, IntraCL, large) + PFHeadLocal(k=50, large).
+
+    Returns the refined `cbn_maps`, as the v4 server detector does. PPHGNetV2_B4 has neither learnable affine
+    blocks nor re-parameterisable layers, so `deploy` changes nothing.
+    """
+    del deploy
+    backbone = pphgnetv2_b4(det=True)
+    neck = LKPAN(backbone.out_channels, 256, mode="large", intracl=True)
+    return DBNet(backbone, neck, PFHeadLocal(neck.out_channels, k=50, mode="large", with_threshold=with_threshold))

@@ -10,6 +10,7 @@ from .lightsvtr import LightSVTREncoder
 from .mobilenetv1_enhance import MobileNetV1Enhance
 from .mobilenetv3 import MobileNetV3, small_config
 from .pphgnet import pphgnet_small
+from .pphgnetv2 import pphgnetv2_b4
 from .pplcnetv3 import PPLCNetV3
 from .pplcnetv4 import PPLCNetV4
 from .registry import register_architecture
@@ -64,6 +65,19 @@ def rec_pphgnet_svtr_ctc(num_classes: int = 6625, deploy: bool = False) -> CTCRe
     """
     del deploy
     backbone = pphgnet_small(det=False)
+    neck = SVTREncoder(backbone.out_channels, dims=120, depth=2, hidden_dims=120, kernel_size=(1, 3))
+    return _ctc_recognizer(backbone, neck, num_classes)
+
+
+@register_architecture
+def rec_pphgnetv2_svtr_ctc(num_classes: int = 18385, deploy: bool = False) -> CTCRecognizer:
+    """PP-OCRv5 server recogniser: PPHGNetV2_B4 (text_rec) + SVTR neck (dims 120, depth 2, kernel 1×3) + CTC.
+
+    Only the CTC branch of PaddleOCR's multi-head model is part of inference. PPHGNetV2_B4 has neither
+    learnable affine blocks nor re-parameterisable layers, so `deploy` changes nothing.
+    """
+    del deploy
+    backbone = pphgnetv2_b4(det=False)
     neck = SVTREncoder(backbone.out_channels, dims=120, depth=2, hidden_dims=120, kernel_size=(1, 3))
     return _ctc_recognizer(backbone, neck, num_classes)
 

@@ -130,6 +130,11 @@ LANGUAGE_NAMES: Mapping[str, str] = MappingProxyType({
 
 _TASK_NOUN = {"det": "text detector", "rec": "text recogniser", "cls": "text-line angle classifier"}
 _LINE_WIDTH = {"rec": 320, "cls": 192}
+#: Width PaddleX's text-line orientation classifiers (the angle classifiers of the `PIR_VERSIONS`) stretch every
+#: line to; their input height comes from models.csv (80).
+_TEXTLINE_WIDTH = 160
+_IMAGENET_MEAN = (0.485, 0.456, 0.406)
+_IMAGENET_STD = (0.229, 0.224, 0.225)
 _CLS_LABELS = ("0", "180")
 _BOOL = {"true": True, "false": False}
 _SLIM_KINDS = frozenset({"pruned", "quantised"})
@@ -226,7 +231,14 @@ def _record(
         preprocessing = DetPreprocessing()
     else:
         height = int(row["input_height"] or 48)
-        preprocessing = LinePreprocessing(image_shape=(3, height, _LINE_WIDTH[task]))
+        if task == "cls" and row["version"] in PIR_VERSIONS:
+            # PaddleX reads the crop as RGB, stretches it to 160×80 and normalises with ImageNet's statistics.
+            preprocessing = LinePreprocessing(
+                image_shape=(3, height, _TEXTLINE_WIDTH), mean=_IMAGENET_MEAN, std=_IMAGENET_STD,
+                resize="stretch", channel_order="RGB",
+            )  # fmt: skip
+        else:
+            preprocessing = LinePreprocessing(image_shape=(3, height, _LINE_WIDTH[task]))
     space = row["use_space_char"]
     language = LANGUAGE_NAMES.get(row["lang"], row["lang"])
     slim = row["slim"].split()

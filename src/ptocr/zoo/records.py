@@ -164,14 +164,32 @@ class DetPreprocessing:
 
 @dataclass(frozen=True)
 class LinePreprocessing:
-    """Text-line input of a recogniser or angle classifier: resize to height ``image_shape[1]`` keeping the
-    aspect ratio (width up to ``image_shape[2]``, right-padded with 0), then ``(x * scale - mean) / std``,
-    i.e. ``(x / 255 - 0.5) / 0.5`` by default."""
+    """Text-line input of a recogniser or angle classifier, then ``(x * scale - mean) / std`` per channel,
+    i.e. ``(x / 255 - 0.5) / 0.5`` by default.
+
+    ``resize="pad"`` (PaddleOCR 2.x) resizes to height ``image_shape[1]`` keeping the aspect ratio (width up to
+    ``image_shape[2]``, right-padded with 0). ``resize="stretch"`` (PaddleX's text-line orientation classifiers)
+    resizes to exactly ``image_shape[2]`` × ``image_shape[1]`` whatever the aspect ratio (cv2 bilinear).
+    ``mean`` and ``std`` are one value for all channels or one per channel, in ``channel_order``: the order the
+    network reads its channels in, BGR as PaddleOCR decodes images, or RGB where PaddleX converts them first.
+    """
 
     image_shape: tuple[int, int, int]
     scale: float = 1.0 / 255.0
-    mean: float = 0.5
-    std: float = 0.5
+    mean: float | tuple[float, float, float] = 0.5
+    std: float | tuple[float, float, float] = 0.5
+    resize: Literal["pad", "stretch"] = "pad"
+    channel_order: Literal["BGR", "RGB"] = "BGR"
+
+    def __post_init__(self) -> None:
+        if self.resize not in ("pad", "stretch"):
+            raise ValueError(f"LinePreprocessing: resize is 'pad' or 'stretch', not {self.resize!r}")
+        if self.channel_order not in ("BGR", "RGB"):
+            raise ValueError(f"LinePreprocessing: channel_order is 'BGR' or 'RGB', not {self.channel_order!r}")
+        for what, value in (("mean", self.mean), ("std", self.std)):
+            channels = self.image_shape[0]
+            if isinstance(value, tuple) and len(value) != channels:
+                raise ValueError(f"LinePreprocessing: {what} has {len(value)} values for {channels} channels")
 
 
 Preprocessing: TypeAlias = DetPreprocessing | LinePreprocessing
