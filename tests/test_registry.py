@@ -22,7 +22,7 @@ MODELS = ptocr.list_models()
 
 
 def test_list_models_filters() -> None:
-    assert len([n for n in MODELS if get_record(n).version not in PIR_VERSIONS]) == 87
+    assert len([n for n in MODELS if get_record(n).version not in PIR_VERSIONS]) == 87  # PaddleOCR 1.x and 2.x
     assert ptocr.list_models(task="cls") == [
         "ch_ppocr_mobile_v1.1_cls", "ch_ppocr_mobile_v1.1_cls_quant", "ch_ppocr_mobile_v2.0_cls"
     ]  # fmt: skip
@@ -47,11 +47,12 @@ def test_record_is_complete(name: str) -> None:
     assert record.version in ("PP-OCR-v1.0", "PP-OCR-v1.1", "PP-OCR", "PP-OCRv2", "PP-OCRv3", "PP-OCRv4", *PIR_VERSIONS)
     assert record.language
     archives = [s for s in record.weights["paddle"].sources if isinstance(s, OfficialArchive)]
-    # PaddleOCR 3.x's inference archives are PaddleX's.
-    paddlex = record.version in PIR_VERSIONS
-    host = "paddle-model-ecology.bj.bcebos.com/paddlex/" if paddlex else "paddleocr.bj.bcebos.com/"
-    assert archives and all(a.url.startswith(f"https://{host}") for a in archives)
-    assert all(url.startswith("https://paddleocr.bj.bcebos.com/") for url in record.trained_urls)
+    # PaddleOCR 3.x's models are published as PaddleX's archives.
+    host = "https://paddle-model-ecology.bj.bcebos.com/paddlex/" if record.version in PIR_VERSIONS else (
+        "https://paddleocr.bj.bcebos.com/"
+    )
+    assert archives and all(a.url.startswith(host) for a in archives)
+    assert all(url.startswith(host) for url in record.trained_urls)
     if record.task == "det":
         assert isinstance(record.preprocessing, DetPreprocessing)
         return

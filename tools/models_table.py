@@ -17,6 +17,9 @@ ARCHITECTURES = {
     "det_resnet50vd_dbfpn_db_v1": "ResNet50_vd + DBFPN(256, fluid up-sampling) + DB",
     "det_pplcnetv3_rsefpn_db": "PP-LCNetV3 ×0.75 + RSEFPN(96) + DB",
     "det_pphgnet_lkpan_pfhead": "PPHGNet_small + LKPAN(256) + PFHeadLocal",
+    "det_pplcnetv4_tiny_replkfpn_db": "PP-LCNetV4 tiny + RepLKFPN(64, k5) + DB",
+    "det_pplcnetv4_small_replkfpn_db": "PP-LCNetV4 small + RepLKFPN(96, k7) + DB",
+    "det_pplcnetv4_medium_replkpan_db": "PP-LCNetV4 medium + RepLKPAN(256, IntraCL) + DB",
     "rec_mobilenetv3_bilstm_ctc": "MobileNetV3-small ×0.5 + BiLSTM(48) + CTC",
     "rec_mobilenetv3_fluidlstm_ctc_v1": "MobileNetV3-small ×0.5 + 2 LSTM stacks(48) + CTC (blank last)",
     "rec_mobilenetv3_fluidlstm_ctc_v1_0": (
@@ -52,7 +55,7 @@ def models_table() -> str:
     header = "| model | task | version | lang | size | architecture | classes / input | weights (sources) |"
     rows = [header, "|---|---|---|---|---|---|---|---|"]
     order = {"det": 0, "rec": 1, "cls": 2}
-    versions = dict.fromkeys((*FLUID_VERSIONS, *VERSIONS, *PIR_VERSIONS))  # oldest first, each once
+    versions = dict.fromkeys((*FLUID_VERSIONS, *VERSIONS, *PIR_VERSIONS))
     generation = {version: rank for rank, version in enumerate(versions)}
 
     def key(name: str) -> tuple[int, int, str]:
