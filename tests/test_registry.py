@@ -63,7 +63,7 @@ def test_record_is_complete(name: str) -> None:
         # PaddleX's text-line orientation classifiers stretch lines to 160×80; PaddleOCR 2.x's pad to 48 high.
         paddlex = record.version in PIR_VERSIONS
         assert record.labels == ("0", "180") and height == (80 if paddlex else 48)
-        assert record.preprocessing.resize == ("stretch" if paddlex else "pad")
+        assert record.preprocessing.resize == ("stretch" if paddlex else "keep_ratio")
         return
     # v2.0 and PP-OCRv2 recognisers read 32-pixel lines, PP-OCRv3/v4 48-pixel ones.
     assert height == (32 if record.version in ("PP-OCR-v1.0", "PP-OCR-v1.1", "PP-OCR", "PP-OCRv2") else 48)

@@ -78,7 +78,7 @@ def models_table() -> str:
                 space = " +space" if r.use_space_char else ""
                 classes = f"{r.num_classes} `{r.dictionary}`{space}, h{shape[1]}"
         elif r.task == "cls":
-            stretched = getattr(r.preprocessing, "resize", "pad") == "stretch"  # PaddleX's text-line classifiers
+            stretched = getattr(r.preprocessing, "resize", "keep_ratio") == "stretch"  # PaddleX's text-line classifiers
             fit = f"{shape[1]}×{shape[2]} stretched" if stretched else f"h{shape[1]}"
             classes = f"{'/'.join(r.labels or ())}, {fit}" if shape else ""
         slim = [kind for kind, flag in (("pruned", r.pruned), ("int8-quantised", r.quantised)) if flag]

@@ -167,7 +167,7 @@ class LinePreprocessing:
     """Text-line input of a recogniser or angle classifier, then ``(x * scale - mean) / std`` per channel,
     i.e. ``(x / 255 - 0.5) / 0.5`` by default.
 
-    ``resize="pad"`` (PaddleOCR 2.x) resizes to height ``image_shape[1]`` keeping the aspect ratio (width up to
+    ``resize="keep_ratio"`` (PaddleOCR 2.x) resizes to height ``image_shape[1]`` keeping the aspect ratio (width up to
     ``image_shape[2]``, right-padded with 0). ``resize="stretch"`` (PaddleX's text-line orientation classifiers)
     resizes to exactly ``image_shape[2]`` × ``image_shape[1]`` whatever the aspect ratio (cv2 bilinear).
     ``mean`` and ``std`` are one value for all channels or one per channel, in ``channel_order``: the order the
@@ -178,12 +178,12 @@ class LinePreprocessing:
     scale: float = 1.0 / 255.0
     mean: float | tuple[float, float, float] = 0.5
     std: float | tuple[float, float, float] = 0.5
-    resize: Literal["pad", "stretch"] = "pad"
+    resize: Literal["keep_ratio", "stretch"] = "keep_ratio"
     channel_order: Literal["BGR", "RGB"] = "BGR"
 
     def __post_init__(self) -> None:
-        if self.resize not in ("pad", "stretch"):
-            raise ValueError(f"LinePreprocessing: resize is 'pad' or 'stretch', not {self.resize!r}")
+        if self.resize not in ("keep_ratio", "stretch"):
+            raise ValueError(f"LinePreprocessing: resize is 'keep_ratio' or 'stretch', not {self.resize!r}")
         if self.channel_order not in ("BGR", "RGB"):
             raise ValueError(f"LinePreprocessing: channel_order is 'BGR' or 'RGB', not {self.channel_order!r}")
         for what, value in (("mean", self.mean), ("std", self.std)):
