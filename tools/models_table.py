@@ -5,7 +5,7 @@ tests/test_readme.py checks that README.md holds exactly this table, so the two 
 
 from __future__ import annotations
 
-from ptocr.zoo import CATALOGUE, FLUID_VERSIONS, VERSIONS, OfficialArchive, PyPIWheel
+from ptocr.zoo import CATALOGUE, FLUID_VERSIONS, PIR_VERSIONS, VERSIONS, OfficialArchive, PyPIWheel
 
 ARCHITECTURES = {
     "det_mobilenetv3_dbfpn_db": "MobileNetV3-large ×0.5 + DBFPN(96) + DB",
@@ -49,7 +49,8 @@ def models_table() -> str:
     header = "| model | task | version | lang | size | architecture | classes / input | weights (sources) |"
     rows = [header, "|---|---|---|---|---|---|---|---|"]
     order = {"det": 0, "rec": 1, "cls": 2}
-    generation = {version: rank for rank, version in enumerate((*FLUID_VERSIONS, *VERSIONS))}
+    versions = dict.fromkeys((*FLUID_VERSIONS, *VERSIONS, *PIR_VERSIONS))  # oldest first
+    generation = {version: rank for rank, version in enumerate(versions)}
 
     def key(name: str) -> tuple[int, int, str]:
         return order[CATALOGUE[name].task], generation[CATALOGUE[name].version], name
