@@ -14,15 +14,16 @@ import torch
 import ptocr
 from ptocr.errors import WeightsMismatchError
 from ptocr.models import build_architecture, list_architectures
-from ptocr.zoo import DetPreprocessing, LinePreprocessing, OfficialArchive, get_record
+from ptocr.zoo import PIR_VERSIONS, DetPreprocessing, LinePreprocessing, OfficialArchive, get_record
 
 from .paths import shared_path
 
 MODELS = ptocr.list_models()
+PADDLEX = "https://paddle-model-ecology.bj.bcebos.com/paddlex/official_inference_model/"
 
 
 def test_list_models_filters() -> None:
-    assert len(MODELS) == 87
+    assert len([n for n in MODELS if get_record(n).version not in PIR_VERSIONS]) == 87  # PaddleOCR 1.x and 2.x
     assert ptocr.list_models(task="cls") == [
         "ch_ppocr_mobile_v1.1_cls", "ch_ppocr_mobile_v1.1_cls_quant", "ch_ppocr_mobile_v2.0_cls"
     ]  # fmt: skip
@@ -34,7 +35,8 @@ def test_list_models_filters() -> None:
     v11_detectors = ["ch_ppocr_mobile_slim_v1.1_det", "ch_ppocr_mobile_v1.1_det", "ch_ppocr_server_v1.1_det"]
     assert ptocr.list_models(version="PP-OCR-v1.1", task="det") == v11_detectors
     assert ptocr.list_models(lang="korean") == [
-        "korean_PP-OCRv3_rec", "korean_PP-OCRv4_rec", "korean_mobile_v2.0_rec", "korean_ppocr_mobile_v1.1_rec"
+        "korean_PP-OCRv3_rec", "korean_PP-OCRv4_rec", "korean_PP-OCRv5_mobile_rec", "korean_mobile_v2.0_rec",
+        "korean_ppocr_mobile_v1.1_rec",
     ]  # fmt: skip
     assert ptocr.list_models(task="det", version="PP-OCRv4") == ["ch_PP-OCRv4_det", "ch_PP-OCRv4_server_det"]
     assert ptocr.list_models(version="PP-OCRv9") == []
@@ -44,10 +46,12 @@ def test_list_models_filters() -> None:
 def test_record_is_complete(name: str) -> None:
     record = get_record(name)
     assert record.architecture in list_architectures()
-    assert record.version in ("PP-OCR-v1.0", "PP-OCR-v1.1", "PP-OCR", "PP-OCRv2", "PP-OCRv3", "PP-OCRv4")
+    assert record.version in ("PP-OCR-v1.0", "PP-OCR-v1.1", "PP-OCR", "PP-OCRv2", "PP-OCRv3", "PP-OCRv4", *PIR_VERSIONS)
     assert record.language
     archives = [s for s in record.weights["paddle"].sources if isinstance(s, OfficialArchive)]
-    assert archives and all(a.url.startswith("https://paddleocr.bj.bcebos.com/") for a in archives)
+    # PaddleOCR 3.x publishes its models through PaddleX.
+    host = PADDLEX if record.version in PIR_VERSIONS else "https://paddleocr.bj.bcebos.com/"
+    assert archives and all(a.url.startswith(host) for a in archives)
     assert all(url.startswith("https://paddleocr.bj.bcebos.com/") for url in record.trained_urls)
     if record.task == "det":
         assert isinstance(record.preprocessing, DetPreprocessing)
