@@ -301,8 +301,8 @@ class OCR:
         return self.upright(crops)[1]
 
     def upright(self, crops: ImageInput | Sequence[ImageInput]) -> tuple[list[np.ndarray], list[tuple[str, float]]]:
-        """`classify`, and the crops with those judged upside down (label "180" above ``cls.thresh``) turned
-        180°, as `run` passes them to recognition."""
+        """`classify`, and the crops with those judged upside down (label "180" above ``cls.thresh``; for the
+        PaddleOCR 3.x textline classifiers, label "180" at all) turned 180°, as `run` passes them to recognition."""
         if self.system.cls_net is None:
             raise ValueError("this OCR was built without the angle classifier (use_angle_cls=False)")
         loaded = _as_crops(crops)
