@@ -386,8 +386,10 @@ def _make_engine(args: argparse.Namespace, max_concurrent: int | None = None) ->
         chosen = choose_preset(args.preset)
         choice: dict[str, Any] = {"preset": args.preset}
     else:
-        choice = {"lang": args.lang or "ch", "version": args.ocr_version or DEFAULT_VERSION, "size": args.size}
-        chosen = choose_models(choice["lang"], choice["version"], choice["size"])
+        choice = {"lang": args.lang or "ch", "version": args.ocr_version or DEFAULT_VERSION}
+        if args.size is not None:
+            choice["size"] = args.size
+        chosen = choose_models(choice["lang"], choice["version"], args.size)
     # The classifier runs unless --no-angle-cls, or the system has none (PaddleOCR 1.0) and none is named.
     has_cls = args.cls_model is not None or chosen.cls is not None
     return OCR(
