@@ -273,7 +273,7 @@ def _ocr(argv: list[str]) -> int:
     parser = _ocr_parser()
     args = parser.parse_args(argv)
     if args.preset is not None and (args.lang, args.ocr_version, args.size) != (None, None, None):
-        parser.error("--preset names the models itself: give --lang/--version/--size or --preset, not both")
+        parser.error("--preset names the models itself: give --lang/--version or --preset, not both")
     if args.format == "pdf" and args.output is None:
         parser.error("--format pdf writes a file: give -o FILE.pdf or -o DIR/")
     engine = None
@@ -781,7 +781,7 @@ def _serve(argv: list[str]) -> int:
     parser = _serve_parser()
     args = parser.parse_args(argv)
     if args.preset is not None and (args.lang, args.ocr_version, args.size) != (None, None, None):
-        parser.error("--preset names the models itself: give --lang/--version/--size or --preset, not both")
+        parser.error("--preset names the models itself: give --lang/--version or --preset, not both")
     if args.max_upload_mb <= 0:
         parser.error("--max-upload-mb must be positive")
     try:

@@ -191,7 +191,7 @@ class OCR:
         if preset is not None:
             if lang is not None or version is not None or size is not None:
                 raise ModelChoiceError(
-                    f"preset {preset!r} names the models itself; give lang/version/size or preset, not both"
+                    f"preset {preset!r} names the models itself; give lang/version or preset, not both"
                 )
             chosen = choose_preset(preset)
         else:
