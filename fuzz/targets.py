@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from ptocr.errors import PtocrError
-from ptocr.formats import parse_program, read_tensor_stream, read_weights, safe_loads
+from ptocr.formats import parse_paddlex_config, parse_program, read_tensor_stream, read_weights, safe_loads
 from ptocr.formats.onnx_reader import onnx_weights_from_bytes
 from ptocr.formats.pdparams import read_pdparams
 from ptocr.formats.safetensors_file import safetensors_from_bytes
@@ -129,6 +129,19 @@ def fluid_separate(data: bytes) -> None:
     read_weights(folder)
 
 
+def pir(data: bytes) -> None:
+    """A PaddlePaddle 3 folder: `inference.json` + `inference.pdiparams` (input: the two files packed)."""
+    folder = _fresh_folder("pir")
+    program, params = unpack_files(data, 2)
+    (folder / "inference.json").write_bytes(program)
+    (folder / "inference.pdiparams").write_bytes(params)
+    read_weights(folder)
+
+
+def paddlex_config(data: bytes) -> None:
+    parse_paddlex_config(data, what="fuzz.yml")
+
+
 def onnx(data: bytes) -> None:
     onnx_weights_from_bytes(data, what="fuzz.onnx")
 
@@ -171,6 +184,8 @@ TARGETS: dict[str, Callable[[bytes], None]] = {
     "pdparams": pdparams,
     "fluid_combined": fluid_combined,
     "fluid_separate": fluid_separate,
+    "pir": pir,
+    "paddlex_config": paddlex_config,
     "onnx": onnx,
     "safetensors": safetensors,
     "interpreter": interpreter,

@@ -14,7 +14,7 @@ import torch
 import ptocr
 from ptocr.errors import WeightsMismatchError
 from ptocr.models import build_architecture, list_architectures
-from ptocr.zoo import DetPreprocessing, LinePreprocessing, OfficialArchive, get_record
+from ptocr.zoo import PIR_VERSIONS, DetPreprocessing, LinePreprocessing, OfficialArchive, get_record
 
 from .paths import shared_path
 
@@ -22,9 +22,10 @@ MODELS = ptocr.list_models()
 
 
 def test_list_models_filters() -> None:
-    assert len(MODELS) == 87
+    assert len([n for n in MODELS if get_record(n).version not in PIR_VERSIONS]) == 87  # PaddleOCR 1.x and 2.x
     assert ptocr.list_models(task="cls") == [
-        "ch_ppocr_mobile_v1.1_cls", "ch_ppocr_mobile_v1.1_cls_quant", "ch_ppocr_mobile_v2.0_cls"
+        "PP-LCNet_x0_25_textline_ori", "PP-LCNet_x1_0_textline_ori",
+        "ch_ppocr_mobile_v1.1_cls", "ch_ppocr_mobile_v1.1_cls_quant", "ch_ppocr_mobile_v2.0_cls",
     ]  # fmt: skip
     assert ptocr.list_models(version="PP-OCR-v1.1", task="rec") == [
         "ch_ppocr_mobile_slim_v1.1_rec", "ch_ppocr_mobile_v1.1_rec", "ch_ppocr_server_v1.1_rec",
@@ -44,18 +45,25 @@ def test_list_models_filters() -> None:
 def test_record_is_complete(name: str) -> None:
     record = get_record(name)
     assert record.architecture in list_architectures()
-    assert record.version in ("PP-OCR-v1.0", "PP-OCR-v1.1", "PP-OCR", "PP-OCRv2", "PP-OCRv3", "PP-OCRv4")
+    assert record.version in ("PP-OCR-v1.0", "PP-OCR-v1.1", "PP-OCR", "PP-OCRv2", "PP-OCRv3", "PP-OCRv4", *PIR_VERSIONS)
     assert record.language
     archives = [s for s in record.weights["paddle"].sources if isinstance(s, OfficialArchive)]
-    assert archives and all(a.url.startswith("https://paddleocr.bj.bcebos.com/") for a in archives)
-    assert all(url.startswith("https://paddleocr.bj.bcebos.com/") for url in record.trained_urls)
+    # PaddleOCR 3.x's models are published as PaddleX's archives.
+    host = "https://paddle-model-ecology.bj.bcebos.com/paddlex/" if record.version in PIR_VERSIONS else (
+        "https://paddleocr.bj.bcebos.com/"
+    )
+    assert archives and all(a.url.startswith(host) for a in archives)
+    assert all(url.startswith(host) for url in record.trained_urls)
     if record.task == "det":
         assert isinstance(record.preprocessing, DetPreprocessing)
         return
     assert isinstance(record.preprocessing, LinePreprocessing)
     height = record.preprocessing.image_shape[1]
     if record.task == "cls":
-        assert record.labels == ("0", "180") and height == 48
+        # PaddleX's text-line orientation classifiers stretch lines to 160×80; PaddleOCR 2.x's pad to 48 high.
+        paddlex = record.version in PIR_VERSIONS
+        assert record.labels == ("0", "180") and height == (80 if paddlex else 48)
+        assert record.preprocessing.resize == ("stretch" if paddlex else "keep_ratio")
         return
     # v2.0 and PP-OCRv2 recognisers read 32-pixel lines, PP-OCRv3/v4 48-pixel ones.
     assert height == (32 if record.version in ("PP-OCR-v1.0", "PP-OCR-v1.1", "PP-OCR", "PP-OCRv2") else 48)
@@ -80,8 +88,8 @@ def test_every_model_builds_and_runs(name: str) -> None:
     elif record.task == "rec":
         assert isinstance(record.preprocessing, LinePreprocessing)
         x = torch.rand(2, 3, record.preprocessing.image_shape[1], 160)
-        # CRNN backbones keep a quarter of the width as time steps, SVTR-neck models an eighth.
-        steps = 160 // (8 if architecture.endswith("svtr_ctc") else 4)
+        # CRNN (LSTM-neck) backbones keep a quarter of the width as time steps, the others an eighth.
+        steps = 160 // (4 if "lstm" in architecture else 8)
         expected = (2, steps, record.num_classes or 0)
     else:
         x = torch.rand(3, 3, 48, 192)

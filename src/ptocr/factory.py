@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+from importlib import resources
 from typing import Any
 
 import numpy as np
@@ -20,6 +21,7 @@ from .formats import QuantisedWeight, WeightSet, read_weights
 from .models import adopt_source_widths, build_architecture, list_architectures, load_by_structure
 from .models.checkpoint import load_checkpoint_state, load_trained_checkpoint
 from .models.quantisation import LayerQuantisation, quantise_layers
+from .pipeline.ctc import CTCDecoder
 from .store import ModelStore
 from .zoo import ModelRecord, get_record, list_records
 
@@ -102,6 +104,28 @@ def _fit_recogniser_head(record: ModelRecord, kwargs: dict[str, Any], weight_set
     return {**kwargs, "num_classes": width}
 
 
+def _check_config_dictionary(record: ModelRecord, weight_set: WeightSet) -> None:
+    """PaddleX's `inference.yml` beside a PaddlePaddle 3 recogniser lists the characters its head was trained
+    for: they must be the record's dictionary, or the files are of another recogniser."""
+    config = weight_set.config
+    if config is None or config.character_dict is None or record.task != "rec" or record.dictionary is None:
+        return
+    with resources.as_file(resources.files("ptocr.dicts") / record.dictionary) as path:
+        bundled = CTCDecoder.from_dictionary_file(path, use_space_char=False).characters
+    given = config.character_dict
+    if given == bundled:
+        return
+    pairs = zip(given, bundled, strict=False)
+    first = next((i for i, (a, b) in enumerate(pairs) if a != b), min(len(given), len(bundled)))
+    found = repr(given[first]) if first < len(given) else "nothing"
+    wanted = repr(bundled[first]) if first < len(bundled) else "nothing"
+    raise WeightsMismatchError(
+        f"{weight_set.source}: its inference.yml lists {len(given)} characters, {record.name}'s dictionary "
+        f"{record.dictionary} {len(bundled)}; entry {first} is {found} instead of {wanted}: "
+        "these are files of another recogniser"
+    )
+
+
 def _layer_quantisation(quantised: QuantisedWeight) -> LayerQuantisation:
     return LayerQuantisation(
         quantised.input_scale, quantised.weight_scales, quantised.input_bits, quantised.weight_bits
@@ -117,6 +141,8 @@ def load_weight_set(
     submodel: str | None = None,
 ) -> tuple[nn.Module, dict[str, Any]]:
     """The deploy module of `architecture` holding `weight_set`, and the builder kwargs it was built with."""
+    if record is not None:
+        _check_config_dictionary(record, weight_set)
     if record is not None and record.task == "rec" and weight_set.format in ("paddle-inference", "onnx"):
         kwargs = _fit_recogniser_head(record, kwargs, weight_set)
     if submodel is not None and weight_set.format != "paddle-checkpoint":
@@ -157,6 +183,8 @@ def create_model(
     `weights` is any of:
 
     - a Paddle inference folder (`inference.pdmodel` + `.pdiparams`) or its `.pdmodel`, or an `.onnx` export;
+    - a PaddlePaddle 3 inference folder (`inference.json` + `.pdiparams` + `inference.yml`) or its `.json`; a
+      recogniser's `inference.yml` dictionary must be the zoo model's;
     - a trained checkpoint `*.pdparams`, or a folder without inference files holding exactly one of
       `best_accuracy.pdparams` / `student.pdparams` / `model.pdparams`; of a distillation checkpoint the
       `Student` sub-model is loaded (PaddleOCR's inference model) unless `submodel` names another;

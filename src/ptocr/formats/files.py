@@ -22,6 +22,11 @@ from ..errors import ModelFormatError, PtocrError
 #: largest inference parameter file, v4 server rec, is about 100 MB; the largest program a few MB), and far
 #: below what would exhaust a machine's memory while reading.
 MAX_PROGRAM_BYTES = 512 * 1024**2  # .pdmodel, fluid `model` / `__model__`
+#: PaddlePaddle 3's `inference.json`: parsed JSON takes several times its size in Python objects.
+MAX_PIR_PROGRAM_BYTES = 256 * 1024**2
+#: PaddleX's `inference.yml`: the largest published (a recogniser's, with its dictionary) is about 170 KB;
+#: YAML parses at a few MB a second at best, so the limit also bounds the time a hostile file can take.
+MAX_PADDLEX_CONFIG_BYTES = 2 * 1024**2
 MAX_PARAMS_BYTES = 4 * 1024**3  # .pdiparams, fluid `params` / `__params__`, one fluid variable file
 MAX_INFO_BYTES = 16 * 1024**2  # .pdiparams.info (a pickled name table)
 MAX_PDPARAMS_BYTES = 4 * 1024**3  # a trained checkpoint (held twice while unpickled: bytes and arrays)

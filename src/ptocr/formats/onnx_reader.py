@@ -1,7 +1,7 @@
 """Reads the weights of a paddle2onnx export into the same name → array form as the Paddle readers.
 
-paddle2onnx stores every Paddle parameter as a `Constant` node (or an initializer) under its Paddle
-name, next to helper constants it makes itself (shapes, scalars of decomposed ops). Parameters are
+paddle2onnx stores every Paddle parameter as a `Constant` node (or an initializer), under its Paddle name
+or one of its own, next to helper constants it makes itself (shapes, scalars of decomposed ops). Parameters are
 returned in the order the graph first consumes them, which follows the Paddle program's op order.
 
 Recurrent layers are the exception. One Paddle `rnn` op (a stacked, possibly bidirectional LSTM or GRU)
@@ -11,11 +11,32 @@ tensors, regrouped and re-gated by helper nodes (or, after constant folding, fro
 `W`/`R`/`B` tensors in ONNX's layout and gate order). For such nodes the reader returns what the Paddle
 program holds: the stack's tensors in Paddle's layout, gate order and weight-list order, at the place
 the stack first consumes a weight, so that one structural mapping serves both formats.
+
+Which constants are parameters is decided by what consumes them, not by their names: paddle2onnx's naming
+changed across releases (newer ones store real weights as `p2o.pd_op.reshape.N.0`, `helper.reshape.N`,
+`auto.cast.N` or, after onnxsim, `_v_N`, beside helper constants with equally anonymous names). A float
+constant is a parameter when
+
+- it is a parameter operand of a layer op: the weight or bias of Conv, ConvTranspose, Gemm and MatMul (whose
+  other operand is data), the four tensors of BatchNormalization, scale and bias of Instance/LayerNormalization,
+  the slope of PRelu;
+- it is the operand of an Add that is the only consumer of such a layer op taking no bias itself: the bias
+  paddle2onnx adds separately (a convolution's, a linear layer's);
+- it is the scale or the shift of an affine step, a Mul by a constant whose only consumer is an Add of a
+  constant: LayerNorm's γ and β after the normalisation, a learnable affine block (PP-LCNetV3), an unfused
+  batch norm. Two such steps are not layers and stay helpers: Paddle's `scale` op applied to data an op
+  only selected (an attention layer's queries sliced from its qkv product, times a scale, plus 0), and a
+  clipped step (a decomposed hard sigmoid).
+
+A constant counts as the operand it reaches through ops that only rearrange or retype its elements
+(Reshape, Unsqueeze, Squeeze, Transpose, Flatten, Cast, Identity, taking it as their data input); data may
+pass Identity nodes between a layer op and its bias or scale. Everything else is a helper: resize scales,
+clip bounds, exponents and epsilons of decomposed ops, the attention scale multiplied into the queries,
+zero initial states of recurrent layers.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,10 +50,6 @@ from .files import MAX_ONNX_BYTES, element_count, read_bounded
 if TYPE_CHECKING:
     import onnx
 
-# Constants paddle2onnx synthesises: `p2o.helper.constant.N`, `Constant@N`, `Constant_N` (older
-# releases: scalars of decomposed activations, zero initial RNN states), `fill_constant_N.tmp_0` and
-# other temporaries. They are not weights of the network.
-_HELPER_NAME = re.compile(r"^(p2o\.|Constant@|Constant_\d+$)|\.tmp_\d+$")
 #: `TensorProto.DataType` codes of the tensors an OCR export holds (float 32/16/64, signed/unsigned integers,
 #: bool); strings, complex, bfloat16 and float8 tensors are refused before `numpy_helper` sees them.
 _NUMERIC_TENSOR_TYPES = frozenset({1, 2, 3, 4, 5, 6, 7, 9, 10, 11, 12, 13})
@@ -46,8 +63,106 @@ _RECURRENT_GATES: dict[str, tuple[int, tuple[int, ...]]] = {"LSTM": (4, (0, 2, 3
 _LAYER_JOINS = frozenset({"Transpose", "Reshape"})
 
 
-def _is_parameter(name: str, array: np.ndarray) -> bool:
-    return array.dtype.kind == "f" and not _HELPER_NAME.search(name)
+# Operand positions that hold a layer's parameters. MatMul's and Gemm's parameters are whichever operands are
+# constants (a linear layer's weight, on either side), so every position is listed.
+_PARAMETER_OPERANDS: dict[str, tuple[int, ...]] = {
+    "Conv": (1, 2),
+    "ConvTranspose": (1, 2),
+    "Gemm": (0, 1, 2),
+    "MatMul": (0, 1),
+    "BatchNormalization": (1, 2, 3, 4),
+    "InstanceNormalization": (1, 2),
+    "LayerNormalization": (1, 2),
+    "PRelu": (1,),
+}
+# Layer ops whose bias paddle2onnx may add with a separate Add, and the operand that holds it when the op
+# takes it itself (MatMul never does).
+_BIAS_OPERAND: dict[str, int | None] = {"Conv": 2, "ConvTranspose": 2, "Gemm": 2, "MatMul": None}
+# Ops that pass their data input's elements on with only their layout or type changed; their other inputs,
+# if any, are integer shapes or axes.
+_REARRANGING = frozenset({"Reshape", "Unsqueeze", "Squeeze", "Transpose", "Flatten", "Cast", "Identity"})
+# Ops that select or move data without computing on it. Paddle's `scale` op (x·s + b with constant attributes,
+# which paddle2onnx writes as Mul then Add) scales the queries an attention layer slices out of its qkv
+# product; a layer's affine step follows a computation (a convolution, an activation, a normalisation).
+_SELECTING = _REARRANGING | {"Slice", "Gather", "Split", "Concat", "Expand", "Tile"}
+
+
+def _float_origins(graph: onnx.GraphProto, constants: dict[str, np.ndarray]) -> dict[str, str]:
+    """Each tensor holding a float constant's values, rearranged at most, → that constant's name."""
+    origin = {name: name for name, array in constants.items() if array.dtype.kind == "f"}
+    for node in graph.node:  # ONNX lists nodes in dataflow order
+        if node.op_type in _REARRANGING and node.input and node.output and node.input[0] in origin:
+            origin.setdefault(node.output[0], origin[node.input[0]])
+    return origin
+
+
+def _only_consumer(name: str, consumers: dict[str, list[onnx.NodeProto]]) -> onnx.NodeProto | None:
+    """The single node that reads tensor `name`, looking past Identity nodes; None if it has several or none."""
+    seen: set[str] = set()
+    while name not in seen:  # a malformed graph may loop
+        seen.add(name)
+        users = consumers.get(name, [])
+        if len(users) != 1:
+            return None
+        if users[0].op_type != "Identity" or not users[0].output:
+            return users[0]
+        name = users[0].output[0]
+    return None
+
+
+def _producer_past_identity(name: str, producers: dict[str, onnx.NodeProto]) -> onnx.NodeProto | None:
+    """The node that computes tensor `name`, looking past Identity nodes; None for inputs and constants."""
+    seen: set[str] = set()
+    while name in producers and name not in seen:
+        seen.add(name)
+        node = producers[name]
+        if node.op_type != "Identity" or not node.input:
+            return node
+        name = node.input[0]
+    return None
+
+
+def _constant_operand(node: onnx.NodeProto, origin: dict[str, str]) -> str | None:
+    """The constant of a binary op that combines one constant with data, else None."""
+    if len(node.input) != 2:
+        return None
+    held = [origin[name] for name in node.input if name in origin]
+    return held[0] if len(held) == 1 else None
+
+
+def _parameter_names(graph: onnx.GraphProto, constants: dict[str, np.ndarray]) -> set[str]:
+    """The float constants that are parameters of the network, by the rules in the module docstring."""
+    origin = _float_origins(graph, constants)
+    producers = {out: node for node in graph.node for out in node.output}
+    consumers: dict[str, list[onnx.NodeProto]] = {}
+    for node in graph.node:
+        for name in dict.fromkeys(node.input):
+            consumers.setdefault(name, []).append(node)
+    found: set[str] = set()
+    for node in graph.node:
+        held = [origin[node.input[i]] for i in _PARAMETER_OPERANDS.get(node.op_type, ()) if i < len(node.input)
+                and node.input[i] in origin]  # fmt: skip
+        if node.op_type in ("MatMul", "Gemm") and len(held) == len(node.input):
+            held = []  # a product of constants is not a layer
+        found.update(held)
+        if held and node.op_type in _BIAS_OPERAND and node.output:
+            own = _BIAS_OPERAND[node.op_type]
+            if own is None or len(node.input) <= own or not node.input[own]:
+                add = _only_consumer(node.output[0], consumers)
+                bias = _constant_operand(add, origin) if add is not None and add.op_type == "Add" else None
+                if bias is not None:
+                    found.add(bias)
+        if node.op_type == "Mul" and node.output and (scale := _constant_operand(node, origin)) is not None:
+            data = next(name for name in node.input if name not in origin)
+            source = _producer_past_identity(data, producers)
+            add = _only_consumer(node.output[0], consumers)
+            shift = _constant_operand(add, origin) if add is not None and add.op_type == "Add" else None
+            after_selection = source is not None and source.op_type in _SELECTING
+            clipped = add is not None and any(user.op_type == "Clip" for out in add.output[:1] for user in
+                                              consumers.get(out, []))  # fmt: skip
+            if shift is not None and not after_selection and not clipped:
+                found.update((scale, shift))
+    return found
 
 
 @dataclass
@@ -179,7 +294,10 @@ def _fill_stack(
 
 
 def _first_use_order(
-    graph: onnx.GraphProto, constants: dict[str, np.ndarray], stacks: Iterable[_RecurrentStack]
+    graph: onnx.GraphProto,
+    constants: dict[str, np.ndarray],
+    parameters: set[str],
+    stacks: Iterable[_RecurrentStack],
 ) -> dict[str, np.ndarray]:
     stack_of = {name: stack for stack in stacks for name in stack.sources}
     emitted: set[int] = set()
@@ -193,7 +311,7 @@ def _first_use_order(
                 if id(stack) not in emitted:
                     emitted.add(id(stack))
                     weights.update(stack.tensors())
-            elif name in constants and name not in weights and _is_parameter(name, constants[name]):
+            elif name in parameters and name not in weights:
                 weights[name] = constants[name]
     return weights
 
@@ -242,7 +360,7 @@ def onnx_weights_from_bytes(data: bytes, *, what: str = "ONNX model") -> dict[st
     stacks = _recurrent_stacks(graph, producers)
     for stack in stacks:
         _fill_stack(stack, producers, constants, what)
-    weights = _first_use_order(graph, constants, stacks)
+    weights = _first_use_order(graph, constants, _parameter_names(graph, constants), stacks)
     if not weights:
         raise ModelFormatError(f"{what}: the ONNX graph holds no weights")
     return weights

@@ -29,7 +29,9 @@ class TaskModel(nn.Module):
         return self.head(self.neck(self.backbone(x.contiguous(memory_format=self.memory_format))))
 
     def reparameterize(self) -> None:
-        """Fuses re-parameterisable branches into the deploy form (no-op for plain backbones)."""
-        fuse = getattr(self.backbone, "reparameterize", None)
-        if fuse is not None:
-            fuse()
+        """Fuses re-parameterisable branches into the deploy form: those parts (backbone, neck, head) that
+        define `reparameterize` do so (no-op for plain networks)."""
+        for part in (self.backbone, self.neck, self.head):
+            fuse = getattr(part, "reparameterize", None)
+            if fuse is not None:
+                fuse()

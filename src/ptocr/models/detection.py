@@ -5,13 +5,16 @@ from __future__ import annotations
 from torch import nn
 
 from .base import TaskModel
-from .heads import DBHead, PFHeadLocal
+from .heads import DBHead, PFHeadLocal, RepDBHead
 from .lkpan import LKPAN
 from .mobilenetv3 import MobileNetV3Det
 from .necks import DBFPN, RSEFPN
 from .pphgnet import pphgnet_small
+from .pphgnetv2 import pphgnetv2_b4
 from .pplcnetv3 import PPLCNetV3
+from .pplcnetv4 import PPLCNetV4
 from .registry import register_architecture
+from .replkfpn import RepLKFPN, RepLKPAN
 from .resnet_vd import ResNetVd
 
 
@@ -114,5 +117,46 @@ def det_pphgnet_lkpan_pfhead(deploy: bool = False, with_threshold: bool = False)
     """
     del deploy
     backbone = pphgnet_small(det=True)
+    neck = LKPAN(backbone.out_channels, 256, mode="large", intracl=True)
+    return DBNet(backbone, neck, PFHeadLocal(neck.out_channels, k=50, mode="large", with_threshold=with_threshold))
+
+
+# PP-OCRv6 (PaddleOCR 3.x): PP-LCNetV4 backbones whose published files fold every conv+BN pair, the neck's and
+# the head's included.
+
+
+def _pplcnetv4_replkfpn(size: str, out_channels: int, kernel: int, deploy: bool, with_threshold: bool) -> DBNet:
+    backbone = PPLCNetV4(size, det=True, deploy=deploy)
+    neck = RepLKFPN(backbone.out_channels, out_channels, kernel, shortcut=True, deploy=deploy)
+    return DBNet(backbone, neck, RepDBHead(out_channels, k=50, with_threshold=with_threshold, deploy=deploy))
+
+
+@register_architecture
+def det_pplcnetv4_tiny_replkfpn_db(deploy: bool = False, with_threshold: bool = False) -> DBNet:
+    """PP-OCRv6 tiny detector: PP-LCNetV4 tiny + RepLKFPN(64, dilated kernel 5, shortcut) + DBHead(k=50)."""
+    return _pplcnetv4_replkfpn("tiny", 64, 5, deploy, with_threshold)
+
+
+@register_architecture
+def det_pplcnetv4_small_replkfpn_db(deploy: bool = False, with_threshold: bool = False) -> DBNet:
+    """PP-OCRv6 small detector: PP-LCNetV4 small + RepLKFPN(96, dilated kernel 7, shortcut) + DBHead(k=50)."""
+    return _pplcnetv4_replkfpn("small", 96, 7, deploy, with_threshold)
+
+
+@register_architecture
+def det_pplcnetv4_medium_replkpan_db(deploy: bool = False, with_threshold: bool = False) -> DBNet:
+    """PP-OCRv6 medium detector: PP-LCNetV4 medium + RepLKPAN(256, IntraCL) + DBHead(k=50)."""
+    backbone = PPLCNetV4("medium", det=True, deploy=deploy)
+    neck = RepLKPAN(backbone.out_channels, 256, intracl=True, deploy=deploy)
+    return DBNet(backbone, neck, RepDBHead(256, k=50, with_threshold=with_threshold, deploy=deploy))
+@register_architecture
+def det_pphgnetv2_lkpan_pfhead(deploy: bool = False, with_threshold: bool = False) -> DBNet:
+    """PP-OCRv5 server detector: PPHGNetV2_B4 (det) + LKPAN(256, IntraCL, large) + PFHeadLocal(k=50, large).
+
+    Returns the refined `cbn_maps`, as the v4 server detector does. PPHGNetV2_B4 has neither learnable affine
+    blocks nor re-parameterisable layers, so `deploy` changes nothing.
+    """
+    del deploy
+    backbone = pphgnetv2_b4(det=True)
     neck = LKPAN(backbone.out_channels, 256, mode="large", intracl=True)
     return DBNet(backbone, neck, PFHeadLocal(neck.out_channels, k=50, mode="large", with_threshold=with_threshold))

@@ -5,19 +5,23 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .layers import ConvBNAct
+from .layers import BN_EPS, ConvBNAct, fold_batchnorm
 
 
 class DBBranch(nn.Module):
-    """3×3 conv → BN+ReLU → 2× transposed conv → BN+ReLU → 2× transposed conv to one channel → sigmoid."""
+    """3×3 conv → BN+ReLU → 2× transposed conv → BN+ReLU → 2× transposed conv to one channel → sigmoid.
 
-    def __init__(self, in_channels: int) -> None:
+    `folded_bn=True` holds both BNs folded into the conv before them (the 3×3 conv then has a bias), as
+    PaddleOCR 3.x's PP-OCRv6 detectors are published; `fold_batchnorms()` folds a built branch.
+    """
+
+    def __init__(self, in_channels: int, folded_bn: bool = False) -> None:
         super().__init__()
         mid = in_channels // 4
-        self.conv1 = nn.Conv2d(in_channels, mid, 3, padding=1, bias=False)
-        self.conv_bn1 = nn.BatchNorm2d(mid)
+        self.conv1 = nn.Conv2d(in_channels, mid, 3, padding=1, bias=folded_bn)
+        self.conv_bn1: nn.Module = nn.Identity() if folded_bn else nn.BatchNorm2d(mid)
         self.conv2 = nn.ConvTranspose2d(mid, mid, 2, stride=2)
-        self.conv_bn2 = nn.BatchNorm2d(mid)
+        self.conv_bn2: nn.Module = nn.Identity() if folded_bn else nn.BatchNorm2d(mid)
         self.conv3 = nn.ConvTranspose2d(mid, 1, 2, stride=2)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -29,20 +33,44 @@ class DBBranch(nn.Module):
         features = torch.relu(self.conv_bn2(self.conv2(x)))
         return torch.sigmoid(self.conv3(features)), features
 
+    def fold_batchnorms(self) -> None:
+        if isinstance(self.conv_bn1, nn.BatchNorm2d):
+            self.conv1 = fold_batchnorm(self.conv1, self.conv_bn1)  # type: ignore[assignment]
+            self.conv_bn1 = nn.Identity()
+        if isinstance(self.conv_bn2, nn.BatchNorm2d):
+            self.conv2 = fold_batchnorm(self.conv2, self.conv_bn2)  # type: ignore[assignment]
+            self.conv_bn2 = nn.Identity()
+
 
 class DBHead(nn.Module):
     """Differentiable-binarisation head. Inference uses only the shrink (probability) map; the
     threshold branch exists for training checkpoints and is built when `with_threshold` is set.
+    `folded_bn`: see DBBranch.
     """
 
-    def __init__(self, in_channels: int, k: float = 50.0, with_threshold: bool = False) -> None:
+    def __init__(
+        self, in_channels: int, k: float = 50.0, with_threshold: bool = False, folded_bn: bool = False
+    ) -> None:
         super().__init__()
         self.k = k
-        self.binarize = DBBranch(in_channels)
-        self.thresh = DBBranch(in_channels) if with_threshold else None
+        self.binarize = DBBranch(in_channels, folded_bn)
+        self.thresh = DBBranch(in_channels, folded_bn) if with_threshold else None
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.binarize(x)
+
+
+class RepDBHead(DBHead):
+    """The DB head of the PP-OCRv6 detectors, whose published (deploy) form has its BNs folded away:
+    `deploy=True` builds that form, `reparameterize()` turns the trainable form into it."""
+
+    def __init__(self, in_channels: int, k: float = 50.0, with_threshold: bool = False, deploy: bool = False) -> None:
+        super().__init__(in_channels, k, with_threshold, folded_bn=deploy)
+
+    def reparameterize(self) -> None:
+        for branch in (self.binarize, self.thresh):
+            if branch is not None:
+                branch.fold_batchnorms()
 
 
 class LocalModule(nn.Module):
@@ -101,6 +129,31 @@ class CTCHead(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         logits = self.fc(x) if self.mid_channels is None else self.fc2(self.fc1(x))
         return torch.softmax(logits, dim=2)
+
+
+class GuidedCTCHead(CTCHead):
+    """PP-OCRv6 tiny's CTC head: a "guide" over the sequence before the two linear layers (`mid_channels`).
+
+    The guide is PaddleOCR's `ppocrv6_tiny` guide layer: a depthwise conv of width 5 along the sequence and a
+    pointwise conv, each without bias and followed by BatchNorm and hard swish, as 1-D convs over N×C×T.
+    They stay 1-D (not 1×k 2-D convs) so that trained checkpoints' C×1×5 kernels load by key; the inference
+    fold pass, which rewrites 2-D convs, leaves their BatchNorms as they are, as the published export does.
+    """
+
+    def __init__(self, in_channels: int, num_classes: int, mid_channels: int, guide_kernel: int = 5) -> None:
+        super().__init__(in_channels, num_classes, mid_channels)
+        self.guide_layer = nn.Sequential(
+            nn.Conv1d(in_channels, in_channels, guide_kernel, padding=guide_kernel // 2, groups=in_channels,
+                      bias=False),
+            nn.BatchNorm1d(in_channels, eps=BN_EPS),
+            nn.Hardswish(),
+            nn.Conv1d(in_channels, in_channels, 1, bias=False),
+            nn.BatchNorm1d(in_channels, eps=BN_EPS),
+            nn.Hardswish(),
+        )  # fmt: skip
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return super().forward(self.guide_layer(x.transpose(1, 2)).transpose(1, 2))
 
 
 class ClsHead(nn.Module):

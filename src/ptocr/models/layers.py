@@ -197,3 +197,38 @@ def fuse_conv_bn(weight: torch.Tensor, bn: nn.BatchNorm2d) -> tuple[torch.Tensor
     """Kernel and bias of a conv followed by an eval-mode BatchNorm, as one conv."""
     scale, shift = batchnorm_affine(bn)
     return weight * scale.reshape(-1, 1, 1, 1), shift
+
+
+@torch.no_grad()
+def fold_batchnorm(conv: nn.Conv2d | nn.ConvTranspose2d, bn: nn.BatchNorm2d) -> nn.Conv2d | nn.ConvTranspose2d:
+    """A new conv of the same geometry (with a bias) computing `bn(conv(x))` for an eval-mode BatchNorm.
+
+    Computed in float64 and stored in the conv's dtype, so a float64 module folds exactly. A transposed conv
+    keeps its output channels on weight axis 1 (per group), which the scale follows.
+    """
+    scale, shift = batchnorm_affine(bn, torch.float64)
+    weight = conv.weight.double()
+    if isinstance(conv, nn.ConvTranspose2d):
+        per_group = weight.shape[1]
+        grouped = weight.reshape(conv.groups, -1, per_group, *weight.shape[2:])
+        weight = (grouped * scale.reshape(conv.groups, 1, per_group, 1, 1)).reshape(conv.weight.shape)
+    else:
+        weight = weight * scale.reshape(-1, 1, 1, 1)
+    bias = conv.bias.double() if conv.bias is not None else torch.zeros_like(scale)
+    folded = type(conv)(
+        conv.in_channels,
+        conv.out_channels,
+        conv.kernel_size,
+        stride=conv.stride,  # type: ignore[arg-type]
+        padding=conv.padding,  # type: ignore[arg-type]
+        dilation=conv.dilation,  # type: ignore[arg-type]
+        groups=conv.groups,
+        bias=True,
+        device=conv.weight.device,
+        dtype=conv.weight.dtype,
+    )
+    if isinstance(conv, nn.ConvTranspose2d):
+        folded.output_padding = conv.output_padding
+    folded.weight.copy_(weight)
+    folded.bias.copy_(bias * scale + shift)  # type: ignore[union-attr]
+    return folded.train(conv.training)

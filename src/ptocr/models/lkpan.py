@@ -14,16 +14,18 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
-from .layers import upsample_nearest
+from .layers import fold_batchnorm, upsample_nearest
 from .necks import top_down_merge
 
 
 class IntraCLBlock(nn.Module):
     """1×1 channel reduction → three rounds of (k×k + k×1 + 1×k) convs for k = 7, 5, 3 → 1×1 channel
     restoration → BN → ReLU, added to the input. Every conv has a bias; paddings keep the size.
+
+    `deploy=True` holds the restoring conv with the BN folded into it (`reparameterize()` folds a built one).
     """
 
-    def __init__(self, in_channels: int = 96, reduce_factor: int = 4) -> None:
+    def __init__(self, in_channels: int = 96, reduce_factor: int = 4, deploy: bool = False) -> None:
         super().__init__()
         reduced = in_channels // reduce_factor
         # Registration order mirrors PaddleOCR's (state dict key order); the forward order differs.
@@ -38,7 +40,7 @@ class IntraCLBlock(nn.Module):
         self.c_layer_7x7 = nn.Conv2d(reduced, reduced, 7, padding=3)
         self.c_layer_5x5 = nn.Conv2d(reduced, reduced, 5, padding=2)
         self.c_layer_3x3 = nn.Conv2d(reduced, reduced, 3, padding=1)
-        self.bn = nn.BatchNorm2d(in_channels)
+        self.bn = None if deploy else nn.BatchNorm2d(in_channels)
         self.relu = nn.ReLU()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -47,7 +49,13 @@ class IntraCLBlock(nn.Module):
         y = self.c_layer_7x7(y) + self.v_layer_7x1(y) + self.q_layer_1x7(y)
         y = self.c_layer_5x5(y) + self.v_layer_5x1(y) + self.q_layer_1x5(y)
         y = self.c_layer_3x3(y) + self.v_layer_3x1(y) + self.q_layer_1x3(y)
-        return x + self.relu(self.bn(self.conv1x1_return_channel(y)))
+        y = self.conv1x1_return_channel(y)
+        return x + self.relu(self.bn(y) if self.bn is not None else y)
+
+    def reparameterize(self) -> None:
+        if self.bn is not None:
+            self.conv1x1_return_channel = fold_batchnorm(self.conv1x1_return_channel, self.bn)
+            self.bn = None
 
 
 class LKPAN(nn.Module):

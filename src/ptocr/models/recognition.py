@@ -5,14 +5,17 @@ from __future__ import annotations
 from torch import nn
 
 from .base import TaskModel
-from .heads import CTCHead
+from .heads import CTCHead, GuidedCTCHead
+from .lightsvtr import LightSVTREncoder
 from .mobilenetv1_enhance import MobileNetV1Enhance
 from .mobilenetv3 import MobileNetV3, small_config
 from .pphgnet import pphgnet_small
+from .pphgnetv2 import pphgnetv2_b4
 from .pplcnetv3 import PPLCNetV3
+from .pplcnetv4 import PPLCNetV4
 from .registry import register_architecture
 from .resnet_vd import ResNetVd
-from .sequence import FluidCRNNEncoder, SequenceEncoder
+from .sequence import FluidCRNNEncoder, Im2Seq, SequenceEncoder
 from .svtr import SVTREncoder
 
 
@@ -62,6 +65,19 @@ def rec_pphgnet_svtr_ctc(num_classes: int = 6625, deploy: bool = False) -> CTCRe
     """
     del deploy
     backbone = pphgnet_small(det=False)
+    neck = SVTREncoder(backbone.out_channels, dims=120, depth=2, hidden_dims=120, kernel_size=(1, 3))
+    return _ctc_recognizer(backbone, neck, num_classes)
+
+
+@register_architecture
+def rec_pphgnetv2_svtr_ctc(num_classes: int = 18385, deploy: bool = False) -> CTCRecognizer:
+    """PP-OCRv5 server recogniser: PPHGNetV2_B4 (text_rec) + SVTR neck (dims 120, depth 2, kernel 1×3) + CTC.
+
+    Only the CTC branch of PaddleOCR's multi-head model is part of inference. PPHGNetV2_B4 has neither
+    learnable affine blocks nor re-parameterisable layers, so `deploy` changes nothing.
+    """
+    del deploy
+    backbone = pphgnetv2_b4(det=False)
     neck = SVTREncoder(backbone.out_channels, dims=120, depth=2, hidden_dims=120, kernel_size=(1, 3))
     return _ctc_recognizer(backbone, neck, num_classes)
 
@@ -132,3 +148,44 @@ def rec_mobilenetv1enhance_svtr_ctc(num_classes: int = 6625, deploy: bool = Fals
     backbone = MobileNetV1Enhance(scale=0.5, last_conv_stride=(1, 2), last_pool_type="avg")
     neck = SVTREncoder(backbone.out_channels, dims=64, depth=2, hidden_dims=120, kernel_size=(3, 3))
     return _ctc_recognizer(backbone, neck, num_classes)
+
+
+def _pplcnetv4_lightsvtr(size: str, dims: int, mlp_ratio: float, num_classes: int, deploy: bool) -> CTCRecognizer:
+    backbone = PPLCNetV4(size, det=False, deploy=deploy)
+    assert isinstance(backbone.out_channels, int)  # a rec backbone has one output
+    neck = LightSVTREncoder(backbone.out_channels, dims=dims, depth=2, mlp_ratio=mlp_ratio, local_kernel=7)
+    return _ctc_recognizer(backbone, neck, num_classes)
+
+
+@register_architecture
+def rec_pplcnetv4_tiny_guided_ctc(num_classes: int = 6906, deploy: bool = False) -> CTCRecognizer:
+    """PP-OCRv6 tiny recogniser: PP-LCNetV4 tiny (rec) + no neck (the map as a sequence) + a CTC head with
+    the tiny guide (depthwise k5 and pointwise 1-D convs, BN + hard swish each) and two linear layers (mid 80).
+    Input height 48.
+
+    Only the CTC branch of PaddleOCR's multi-head model is part of inference.
+    """
+    backbone = PPLCNetV4("tiny", det=False, deploy=deploy)
+    assert isinstance(backbone.out_channels, int)  # a rec backbone has one output
+    head = GuidedCTCHead(backbone.out_channels, num_classes, mid_channels=80)
+    return CTCRecognizer(backbone, Im2Seq(), head)
+
+
+@register_architecture
+def rec_pplcnetv4_small_lightsvtr_ctc(num_classes: int = 18710, deploy: bool = False) -> CTCRecognizer:
+    """PP-OCRv6 small recogniser: PP-LCNetV4 small (rec, 384 channels) + LightSVTR neck (dims 120, depth 2,
+    MLP ratio 2, 1×7 local conv) + CTC. Input height 48.
+
+    Only the CTC branch of PaddleOCR's multi-head model is part of inference.
+    """
+    return _pplcnetv4_lightsvtr("small", dims=120, mlp_ratio=2.0, num_classes=num_classes, deploy=deploy)
+
+
+@register_architecture
+def rec_pplcnetv4_medium_lightsvtr_ctc(num_classes: int = 18710, deploy: bool = False) -> CTCRecognizer:
+    """PP-OCRv6 medium recogniser: PP-LCNetV4 medium (rec, 768 channels) + LightSVTR neck (dims 192, depth 2,
+    MLP ratio 4, 1×7 local conv) + CTC. Input height 48.
+
+    Only the CTC branch of PaddleOCR's multi-head model is part of inference.
+    """
+    return _pplcnetv4_lightsvtr("medium", dims=192, mlp_ratio=4.0, num_classes=num_classes, deploy=deploy)

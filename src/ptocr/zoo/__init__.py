@@ -39,6 +39,7 @@ from .records import (
     OfficialArchive,
     Preprocessing,
     PyPIWheel,
+    RemoteFiles,
     Source,
     Task,
 )
@@ -72,6 +73,7 @@ __all__ = [
     "OfficialArchive",
     "Preprocessing",
     "PyPIWheel",
+    "RemoteFiles",
     "Source",
     "Task",
     "WheelRef",

