@@ -52,7 +52,7 @@ def test_chosen_records_run_with_paddleocr_3_settings(version: str, size: str) -
 def test_v6_small_reads_a_shared_page_and_compat_maps_the_version() -> None:
     choice = choose_models("en", "PP-OCRv6")
     _need(choice.det, choice.rec)
-    image = shared_path("images", "imgs_en", "img623.jpg")
+    image = shared_path("images", "imgs_en", "img_12.jpg")
     ocr = ptocr.OCR(lang="en", version="PP-OCRv6", use_angle_cls=False, threads=2)
     assert (ocr.models["det"], ocr.models["rec"]) == ("PP-OCRv6_small_det", "PP-OCRv6_small_rec")
     assert ocr.settings.drop_score == 0.0 and ocr.settings.det.max_candidates == 3000

@@ -95,6 +95,11 @@ def test_sizes_and_versions_are_checked() -> None:
     assert choose_models().det == "ch_PP-OCRv4_det"  # the 2.x default stays
 
 
+TEXTLINE_INPUT = LinePreprocessing(
+    (3, 80, 160), mean=(0.485, 0.456, 0.406), std=(0.229, 0.224, 0.225), resize="stretch", channel_order="RGB"
+)
+
+
 def _record(name: str, task: str, version: str, preprocessing: object, **extra: object) -> ModelRecord:
     files = ModelFiles("onnx", (FileDigest("model.onnx", None),), ())
     return ModelRecord(
@@ -107,8 +112,7 @@ def test_settings_for_v6_models_keep_the_pipeline_resize() -> None:
     det = _record("PP-OCRv6_tiny_det", "det", "PP-OCRv6", DetPreprocessing(limit_side_len=960, limit_type="max"))
     rec = _record("PP-OCRv6_tiny_rec", "rec", "PP-OCRv6", LinePreprocessing((3, 48, 320)), dictionary="d",
                   num_classes=6906)  # fmt: skip
-    cls = _record("PP-LCNet_x1_0_textline_ori", "cls", "PP-OCRv5", LinePreprocessing((3, 80, 160)),
-                  labels=("0_degree", "180_degree"))  # fmt: skip
+    cls = _record("PP-LCNet_x1_0_textline_ori", "cls", "PP-OCRv5", TEXTLINE_INPUT, labels=("0_degree", "180_degree"))
     settings = settings_for(det, rec, cls)
     assert (settings.det.limit_side_len, settings.det.limit_type, settings.det.max_side_limit) == (64, "min", 4000)
     assert settings.det.max_candidates == 3000 and settings.det.thresh == 0.3
@@ -121,10 +125,14 @@ def test_settings_for_v6_models_keep_the_pipeline_resize() -> None:
     v4_det = _record("ch_PP-OCRv4_det", "det", "PP-OCRv4", DetPreprocessing())
     assert settings_for(v4_det, rec, cls).det == OCRSettings().det
     # A textline classifier under another version string still runs as PaddleX runs it.
-    odd = _record("PP-LCNet_x0_25_textline_ori", "cls", "PP-LCNet", LinePreprocessing((3, 80, 160)),
-                  labels=("0", "180"))  # fmt: skip
+    odd = _record("PP-LCNet_x0_25_textline_ori", "cls", "PP-LCNet", TEXTLINE_INPUT, labels=("0", "180"))
     v4_rec = _record("r", "rec", "PP-OCRv4", LinePreprocessing((3, 48, 320)), dictionary="d", num_classes=3)
     assert settings_for(v4_det, v4_rec, odd).cls == TEXTLINE_CLS
+    # The record's input settings are the classifier's: one that keeps the ratio in BGR is read so.
+    plain_input = LinePreprocessing((3, 80, 160))
+    plain = _record("PP-LCNet_x0_25_textline_ori", "cls", "PP-OCRv5", plain_input, labels=("0", "180"))
+    keep = settings_for(det, rec, plain).cls
+    assert (keep.resize, keep.channel_order, keep.mean, keep.decision) == ("keep_ratio", "BGR", (0.5,) * 3, "argmax")
 
 
 def test_cli_size_option() -> None:

@@ -106,11 +106,15 @@ def settings_for(det: ModelRecord, rec: ModelRecord, cls: ModelRecord | None) ->
             settings, rec=dataclasses.replace(settings.rec, image_shape=rec.preprocessing.image_shape)
         )
     if cls is not None and isinstance(cls.preprocessing, LinePreprocessing):
-        labels = cls.labels or settings.cls.labels
+        pre, labels = cls.preprocessing, cls.labels or settings.cls.labels
+        mean, std = (value if isinstance(value, tuple) else (value,) * 3 for value in (pre.mean, pre.std))
         settings = dataclasses.replace(
             settings,
-            cls=dataclasses.replace(settings.cls, image_shape=cls.preprocessing.image_shape, labels=labels),
-        )
+            cls=dataclasses.replace(
+                settings.cls, image_shape=pre.image_shape, labels=labels, resize=pre.resize,
+                channel_order=pre.channel_order, mean=mean, std=std,
+            ),
+        )  # fmt: skip
     return settings
 
 
