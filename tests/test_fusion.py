@@ -47,7 +47,7 @@ def _net_and_input(architecture: str) -> tuple[nn.Module, torch.Tensor]:
     net = build_architecture(architecture, deploy=True, **kwargs).double()
     _randomise(net, seed=1)
     if record is not None and isinstance(record.preprocessing, LinePreprocessing):
-        x = torch.rand(2, 3, record.preprocessing.image_shape[1], 160, dtype=torch.float64)
+        x = torch.rand(1, 3, record.preprocessing.image_shape[1], 96, dtype=torch.float64)
     else:
         assert net.task == "det", f"{architecture}: a line model needs a catalogue record for its input height"
         x = torch.rand(1, 3, 96, 128, dtype=torch.float64)

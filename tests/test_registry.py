@@ -19,6 +19,7 @@ from ptocr.zoo import PIR_VERSIONS, DetPreprocessing, LinePreprocessing, Officia
 from .paths import shared_path
 
 MODELS = ptocr.list_models()
+PADDLEX = "https://paddle-model-ecology.bj.bcebos.com/paddlex/official_inference_model/"
 
 
 def test_list_models_filters() -> None:
@@ -35,7 +36,8 @@ def test_list_models_filters() -> None:
     v11_detectors = ["ch_ppocr_mobile_slim_v1.1_det", "ch_ppocr_mobile_v1.1_det", "ch_ppocr_server_v1.1_det"]
     assert ptocr.list_models(version="PP-OCR-v1.1", task="det") == v11_detectors
     assert ptocr.list_models(lang="korean") == [
-        "korean_PP-OCRv3_rec", "korean_PP-OCRv4_rec", "korean_mobile_v2.0_rec", "korean_ppocr_mobile_v1.1_rec"
+        "korean_PP-OCRv3_rec", "korean_PP-OCRv4_rec", "korean_PP-OCRv5_mobile_rec", "korean_mobile_v2.0_rec",
+        "korean_ppocr_mobile_v1.1_rec",
     ]  # fmt: skip
     assert ptocr.list_models(task="det", version="PP-OCRv4") == ["ch_PP-OCRv4_det", "ch_PP-OCRv4_server_det"]
     assert ptocr.list_models(version="PP-OCRv9") == []

@@ -125,7 +125,8 @@ LANGUAGE_NAMES: Mapping[str, str] = MappingProxyType({
     "oc": "Occitan", "mr": "Marathi", "ne": "Nepali", "bg": "Bulgarian", "uk": "Ukrainian", "be": "Belarusian",
     "te": "Telugu", "ta": "Tamil", "ka": "Kannada", "kn": "Kannada", "latin": "Latin-script languages",
     "arabic": "Arabic-script languages", "cyrillic": "Cyrillic-script languages",
-    "devanagari": "Devanagari-script languages", "multi": "many languages",
+    "devanagari": "Devanagari-script languages", "multi": "many languages", "eslav": "East Slavic languages",
+    "th": "Thai", "el": "Greek",
 })  # fmt: skip
 
 _TASK_NOUN = {"det": "text detector", "rec": "text recogniser", "cls": "text-line angle classifier"}
