@@ -19,14 +19,27 @@ from typing import Any
 
 from .errors import ImageDecodeError, PtocrError
 from .store import ModelStore
-from .zoo import ALL_VERSIONS, FLUID_VERSIONS, FORMATS, PRESETS, TASKS, VERSIONS, choose_models, choose_preset
+from .zoo import (
+    ALL_VERSIONS,
+    FLUID_VERSIONS,
+    FORMATS,
+    PIR_VERSIONS,
+    PRESETS,
+    SIZES,
+    TASKS,
+    VERSIONS,
+    choose_models,
+    choose_preset,
+)
 from .zoo.selection import DEFAULT_VERSION
 
 _EPILOG = """\
 models:
   --lang/--version choose det, rec and cls models as PaddleOCR 2.x's PaddleOCR(lang=, ocr_version=) does
   (e.g. `--lang fr --version PP-OCRv3` reads with en_PP-OCRv3_det + latin_PP-OCRv3_rec); --version PP-OCR-v1.1
-  or PP-OCR-v1.0 as PaddleOCR 1.1.1 / 1.0 chose them, each run with its own 1.x pipeline rules; --preset names a
+  or PP-OCR-v1.0 as PaddleOCR 1.1.1 / 1.0 chose them, each run with its own 1.x pipeline rules; --version
+  PP-OCRv5 / PP-OCRv6 as PaddleOCR 3.x / RapidOCR 3.10 choose them (--size: v5 mobile or server, v6 small, tiny
+  or medium), run with PaddleOCR 3.x's pipeline (textline orientation on, no score filter); --preset names a
   whole system instead (e.g. `--preset chinese_db_crnn_server`); --det-model, --rec-model and --cls-model name
   models explicitly and win.
   ptocr models {list,pull,import,path,verify} ...  the model cache, see `ptocr models --help`
@@ -174,13 +187,20 @@ def _ocr_parser() -> argparse.ArgumentParser:
         "--lang", default=None,
         help="PaddleOCR language code: ch (default), en, fr, german, japan, korean, ru, ar, hi, ta, … or a script "
         "group (latin, arabic, cyrillic, devanagari); an unknown code lists the supported ones. PP-OCR-v1.1: ch, "
-        "en, french, german, korean, japan; PP-OCR-v1.0: ch",
+        "en, french, german, korean, japan; PP-OCR-v1.0: ch; PP-OCRv6: ch, chinese_cht, en, japan (not tiny) and "
+        "the latin codes",
     )  # fmt: skip
     parser.add_argument(
         "--version", dest="ocr_version", choices=ALL_VERSIONS, default=None,
         help="PaddleOCR model generation (default PP-OCRv4); PaddleOCR falls back to PP-OCRv4 where a 2.x version "
         "has no model for the language. PP-OCR-v1.1 / PP-OCR-v1.0: PaddleOCR 1.x's models with its pipeline "
-        "rules (v1.0 has no angle classifier)",
+        "rules (v1.0 has no angle classifier). PP-OCRv5 / PP-OCRv6: PaddleOCR 3.x's models (see --size) with its "
+        "pipeline rules",
+    )  # fmt: skip
+    parser.add_argument(
+        "--size", choices=SIZES, default=None,
+        help="model size of --version PP-OCRv5 (mobile, the default, or server) or PP-OCRv6 (small, the default, "
+        "tiny or medium)",
     )  # fmt: skip
     parser.add_argument(
         "--preset", choices=tuple(PRESETS), default=None,
@@ -252,7 +272,7 @@ def _threads(value: str) -> int | None:
 def _ocr(argv: list[str]) -> int:
     parser = _ocr_parser()
     args = parser.parse_args(argv)
-    if args.preset is not None and (args.lang is not None or args.ocr_version is not None):
+    if args.preset is not None and (args.lang, args.ocr_version, args.size) != (None, None, None):
         parser.error("--preset names the models itself: give --lang/--version or --preset, not both")
     if args.format == "pdf" and args.output is None:
         parser.error("--format pdf writes a file: give -o FILE.pdf or -o DIR/")
@@ -367,7 +387,9 @@ def _make_engine(args: argparse.Namespace, max_concurrent: int | None = None) ->
         choice: dict[str, Any] = {"preset": args.preset}
     else:
         choice = {"lang": args.lang or "ch", "version": args.ocr_version or DEFAULT_VERSION}
-        chosen = choose_models(choice["lang"], choice["version"])
+        if args.size is not None:
+            choice["size"] = args.size
+        chosen = choose_models(choice["lang"], choice["version"], args.size)
     # The classifier runs unless --no-angle-cls, or the system has none (PaddleOCR 1.0) and none is named.
     has_cls = args.cls_model is not None or chosen.cls is not None
     return OCR(
@@ -549,7 +571,8 @@ def _models_parser() -> argparse.ArgumentParser:
     listing.add_argument("--task", choices=TASKS, help="only det, rec or cls models")
     listing.add_argument("--lang", help="only models of this language code (as listed)")
     listing.add_argument(
-        "--version", choices=(*FLUID_VERSIONS, *VERSIONS), help="only models of this PaddleOCR generation"
+        "--version", choices=(*FLUID_VERSIONS, *VERSIONS, *PIR_VERSIONS),
+        help="only models of this PaddleOCR generation",
     )
     pull = sub.add_parser("pull", help="download and verify a model's files")
     pull.add_argument("name", metavar="NAME")
@@ -739,6 +762,7 @@ def _serve_parser() -> argparse.ArgumentParser:
     models = parser.add_argument_group("models", "as for `ptocr IMAGE` (see `ptocr --help`)")
     models.add_argument("--lang", default=None, help="PaddleOCR language code (default ch)")
     models.add_argument("--version", dest="ocr_version", choices=ALL_VERSIONS, default=None)
+    models.add_argument("--size", choices=SIZES, default=None, help="model size of PP-OCRv5 / PP-OCRv6")
     models.add_argument("--preset", choices=tuple(PRESETS), default=None)
     for task in ("det", "rec", "cls"):
         models.add_argument(f"--{task}-model", metavar="NAME", default=None)
@@ -756,7 +780,7 @@ def _serve_parser() -> argparse.ArgumentParser:
 def _serve(argv: list[str]) -> int:
     parser = _serve_parser()
     args = parser.parse_args(argv)
-    if args.preset is not None and (args.lang is not None or args.ocr_version is not None):
+    if args.preset is not None and (args.lang, args.ocr_version, args.size) != (None, None, None):
         parser.error("--preset names the models itself: give --lang/--version or --preset, not both")
     if args.max_upload_mb <= 0:
         parser.error("--max-upload-mb must be positive")

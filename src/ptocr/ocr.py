@@ -17,11 +17,19 @@ from .models.fusion import fuse_for_inference
 from .pipeline.ctc import CTCDecoder
 from .pipeline.image_io import DEFAULT_DPI, MAX_IMAGE_PIXELS, MAX_INPUT_BYTES, MAX_PAGES, ImageInput, load_image
 from .pipeline.results import OCRResult, TextLine
-from .pipeline.settings import OCRSettings, generation_settings
+from .pipeline.settings import TEXTLINE_CLS, ClsSettings, OCRSettings, generation_settings
 from .pipeline.system import DEFAULT_MAX_PIXELS, LargeImages, OCRSystem
 from .pipeline.threads import BoundedCalls
 from .store import ModelStore
-from .zoo import DetPreprocessing, LinePreprocessing, ModelRecord, choose_models, choose_preset, get_record
+from .zoo import (
+    PIR_VERSIONS,
+    DetPreprocessing,
+    LinePreprocessing,
+    ModelRecord,
+    choose_models,
+    choose_preset,
+    get_record,
+)
 from .zoo.selection import DEFAULT_VERSION
 
 WeightsPath = str | os.PathLike[str] | None
@@ -59,38 +67,54 @@ def _decoder_for(record: ModelRecord, net: torch.nn.Module) -> CTCDecoder:
     return decoder
 
 
+def _cls_settings(cls: ModelRecord | None, base: OCRSettings) -> ClsSettings:
+    """The classifier's settings: PaddleX's for the textline orientation classifiers, else its generation's."""
+    if cls is None:
+        return base.cls
+    if cls.version in PIR_VERSIONS or cls.name.endswith("_textline_ori"):
+        return TEXTLINE_CLS
+    return generation_settings(cls.version).cls
+
+
 def settings_for(det: ModelRecord, rec: ModelRecord, cls: ModelRecord | None) -> OCRSettings:
     """Each stage's settings as PaddleOCR ran its model's generation (`generation_settings`: PaddleOCR 1.1's or
-    1.0's pipeline for the v1.x models, 2.x's defaults otherwise), with each model's own input settings.
+    1.0's pipeline for the v1.x models, 3.x's for PP-OCRv5 / PP-OCRv6, 2.x's defaults otherwise), with each model's
+    own input settings.
 
-    The score filter follows the recogniser's generation; the angle classifier is on unless there is none
-    (``cls`` None, as in PaddleOCR 1.0).
+    The score filter and the crop rule follow the recogniser's generation; the angle classifier is on unless there
+    is none (``cls`` None, as in PaddleOCR 1.0). A PP-OCRv5 / PP-OCRv6 detector keeps PaddleOCR 3.x's pipeline
+    resize (its record's own side limit is what PaddleX uses outside the pipeline) and takes max_candidates from
+    its inference.yml (`pipeline.settings.DB_DEFAULTS`).
     """
-    base = generation_settings(rec.version)
+    base = generation_settings(rec.version, det_model=det.name)
     settings = dataclasses.replace(
         base,
-        det=generation_settings(det.version).det,
-        cls=generation_settings(cls.version).cls if cls is not None else base.cls,
+        det=generation_settings(det.version, det_model=det.name).det,
+        cls=_cls_settings(cls, base),
         use_angle_cls=cls is not None,
     )
     if isinstance(det.preprocessing, DetPreprocessing):
         pre = det.preprocessing
+        resize = {"limit_side_len": pre.limit_side_len, "limit_type": pre.limit_type}
+        if det.version in PIR_VERSIONS:
+            resize = {}
         settings = dataclasses.replace(
-            settings,
-            det=dataclasses.replace(
-                settings.det, mean=pre.mean, std=pre.std, limit_side_len=pre.limit_side_len, limit_type=pre.limit_type
-            ),
+            settings, det=dataclasses.replace(settings.det, mean=pre.mean, std=pre.std, **resize)
         )
     if isinstance(rec.preprocessing, LinePreprocessing):
         settings = dataclasses.replace(
             settings, rec=dataclasses.replace(settings.rec, image_shape=rec.preprocessing.image_shape)
         )
     if cls is not None and isinstance(cls.preprocessing, LinePreprocessing):
-        labels = cls.labels or settings.cls.labels
+        pre, labels = cls.preprocessing, cls.labels or settings.cls.labels
+        mean, std = (value if isinstance(value, tuple) else (value,) * 3 for value in (pre.mean, pre.std))
         settings = dataclasses.replace(
             settings,
-            cls=dataclasses.replace(settings.cls, image_shape=cls.preprocessing.image_shape, labels=labels),
-        )
+            cls=dataclasses.replace(
+                settings.cls, image_shape=pre.image_shape, labels=labels, resize=pre.resize,
+                channel_order=pre.channel_order, mean=mean, std=std,
+            ),
+        )  # fmt: skip
     return settings
 
 
@@ -103,10 +127,15 @@ class OCR:
     >>> OCR(lang="fr", version="PP-OCRv3")  # en_PP-OCRv3_det + latin_PP-OCRv3_rec, as PaddleOCR picks them
     >>> OCR(version="PP-OCR-v1.1", lang="japan")  # PaddleOCR 1.1's models and pipeline
     >>> OCR(preset="chinese_db_crnn_server")       # PaddleOCR 1.0's server system
+    >>> OCR(version="PP-OCRv6", size="tiny")       # PP-OCRv6 tiny with PaddleOCR 3.x's pipeline
 
     `lang` (default "ch") and `version` (default PP-OCRv4) choose the models exactly as PaddleOCR 2.x's
     ``PaddleOCR(lang=, ocr_version=)`` does, and for "PP-OCR-v1.1" / "PP-OCR-v1.0" as paddleocr 1.1.1 / 0.0.x
-    did (`ptocr.zoo.choose_models`). `preset` instead names a whole system by its release name
+    did (`ptocr.zoo.choose_models`). "PP-OCRv5" and "PP-OCRv6" choose as PaddleOCR 3.x / RapidOCR 3.10 do, in
+    the `size` given: "mobile" (default) or "server" for v5, "small" (default), "tiny" or "medium" for v6
+    (`ptocr.zoo.selection3` says why these defaults), and run PaddleOCR 3.x's pipeline
+    (`ptocr.pipeline.settings.PADDLEOCR_3`: the textline orientation classifier on, no score filter).
+    `preset` instead names a whole system by its release name
     (`ptocr.zoo.PRESETS`: "chinese_db_crnn_mobile", "chinese_db_crnn_server", "ch_ppocr_mobile_v1.1",
     "ch_ppocr_server_v1.1"); it cannot be combined with `lang`/`version`. Models named explicitly
     (`det_model=` …, zoo names from `ptocr.list_models()`) win. Each stage runs with the pipeline settings of
@@ -143,6 +172,7 @@ class OCR:
         *,
         lang: str | None = None,
         version: str | None = None,
+        size: str | None = None,
         preset: str | None = None,
         use_angle_cls: bool | None = None,
         settings: OCRSettings | None = None,
@@ -163,13 +193,15 @@ class OCR:
     ) -> None:
         self._calls = BoundedCalls(max_concurrent)  # checks the value before any model is loaded
         if preset is not None:
-            if lang is not None or version is not None:
+            if lang is not None or version is not None or size is not None:
                 raise ModelChoiceError(
                     f"preset {preset!r} names the models itself; give lang/version or preset, not both"
                 )
             chosen = choose_preset(preset)
         else:
-            chosen = choose_models("ch" if lang is None else lang, DEFAULT_VERSION if version is None else version)
+            chosen = choose_models(
+                "ch" if lang is None else lang, DEFAULT_VERSION if version is None else version, size
+            )
         det_model = det_model or chosen.det
         rec_model = rec_model or chosen.rec
         cls_model = cls_model or chosen.cls
@@ -273,8 +305,8 @@ class OCR:
         return self.upright(crops)[1]
 
     def upright(self, crops: ImageInput | Sequence[ImageInput]) -> tuple[list[np.ndarray], list[tuple[str, float]]]:
-        """`classify`, and the crops with those judged upside down (label "180" above ``cls.thresh``) turned
-        180°, as `run` passes them to recognition."""
+        """`classify`, and the crops with those judged upside down (label "180" above ``cls.thresh``; for the
+        PaddleOCR 3.x textline classifiers, label "180" at all) turned 180°, as `run` passes them to recognition."""
         if self.system.cls_net is None:
             raise ValueError("this OCR was built without the angle classifier (use_angle_cls=False)")
         loaded = _as_crops(crops)

@@ -1,10 +1,13 @@
-"""Cutting a detected text quadrilateral out of the image (PaddleOCR's get_rotate_crop_image), and mapping points
-of such a crop back into the image (for word boxes and reading-order corners)."""
+"""Cutting a detected text quadrilateral out of the image (PaddleOCR's get_rotate_crop_image, or PaddleX's
+get_minarea_rect_crop), turning a crop 180°, and mapping points of a crop back into the image (for word boxes and
+reading-order corners)."""
 
 from __future__ import annotations
 
 import cv2
 import numpy as np
+
+from ptocr.pipeline.db_postprocess import mini_box
 
 # Crops at least this much taller than wide are taken to be vertical text and turned a quarter left.
 VERTICAL_ASPECT = 1.5
@@ -78,3 +81,39 @@ def reading_corners(box: np.ndarray, turned: bool = False) -> np.ndarray:
     crop_height, crop_width = crop_shape(box)
     corners = np.array([[0, 0], [crop_width, 0], [crop_width, crop_height], [0, crop_height]], dtype=np.float64)
     return crop_to_image(corners, box, turned)
+
+
+def crop_quad(box: np.ndarray, rule: str = "quad") -> np.ndarray:
+    """The float32 4×2 quadrilateral that is warped into the crop of ``box`` (OCRSettings.crop): the box itself
+    ("quad"), or the minimum-area rectangle of its corners truncated to int32, its corners ordered as DB's
+    boxes are ("min_area_rect", PaddleX's get_minarea_rect_crop)."""
+    if rule == "quad":
+        return np.asarray(box, dtype=np.float32).reshape(4, 2)
+    if rule != "min_area_rect":
+        raise ValueError(f"unknown crop rule {rule!r}; expected 'quad' or 'min_area_rect'")
+    corners, _ = mini_box(np.asarray(box, dtype=np.float32).reshape(4, 2).astype(np.int32))
+    return corners
+
+
+def can_crop(box: np.ndarray) -> bool:
+    """Whether :func:`rotate_crop` gives ``box`` a crop of at least one pixel each way."""
+    try:
+        _warp(box)
+    except ValueError:
+        return False
+    return True
+
+
+def turn_180(crop: np.ndarray, rule: str = "rotate") -> np.ndarray:
+    """``crop`` turned 180° (ClsSettings.turn): exactly ("rotate"), or as PaddleX's rotate_image turns it
+    ("affine"): a bicubic warpAffine about (w/2, h/2) whose output pixel (x, y) reads input pixel (w − x, h − y),
+    so the turned crop moves one pixel right and down, its first row and column black (the input's first row and
+    column are lost)."""
+    if rule == "rotate":
+        return cv2.rotate(crop, cv2.ROTATE_180)
+    if rule != "affine":
+        raise ValueError(f"unknown turn {rule!r}; expected 'rotate' or 'affine'")
+    # At whole-pixel positions the bicubic weights are (0, 1, 0, 0): the warp copies pixels, so a slice is exact.
+    turned = np.zeros_like(crop)
+    turned[1:, 1:] = crop[:0:-1, :0:-1]
+    return turned

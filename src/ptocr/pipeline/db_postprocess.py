@@ -2,7 +2,8 @@
 
 Mirrors PaddleOCR 2.x DBPostProcess (box type "quad") followed by predict_det.py's filter_tag_det_res
 and predict_system.py's sorted_boxes; the DetSettings fields named after PaddleOCR 1.x's rules select its
-variants (box scaling, strict threshold, corner and reading order). The per-contour work is inherently a
+variants (box scaling, strict threshold, corner and reading order), and those named after PaddleX's (PaddleOCR
+3.x) its box scaling and unclip measure. The per-contour work is inherently a
 loop (one minAreaRect, one polygon offset per candidate); everything per pixel is done by OpenCV.
 """
 
@@ -62,7 +63,7 @@ class DBPostProcessor:
             # box_thresh (the comparison itself in float64, as numpy 1.x compared a float32 scalar to a float).
             if self.settings.strict_box_thresh and not float(np.float32(score)) > self.settings.box_thresh:
                 continue
-            expanded = unclip(corners, self.settings.unclip_ratio)
+            expanded = unclip(corners, self.settings.unclip_ratio, self.settings.unclip_measure)
             if expanded is None:
                 continue
             corners, short_side = mini_box(expanded.reshape(-1, 1, 2))
@@ -70,6 +71,8 @@ class DBPostProcessor:
                 continue
             if self.settings.box_scaling == "via_ratio":
                 boxes.append(_to_source_pixels_via_ratio(corners, width, height, shape))
+            elif self.settings.box_scaling == "scale_factor":
+                boxes.append(_to_source_pixels_by_factor(corners, width, height, shape))
             else:
                 boxes.append(_to_source_pixels(corners, width, height, shape))
             scores.append(score)
@@ -96,6 +99,16 @@ def _to_source_pixels(corners: np.ndarray, width: int, height: int, shape: DetSh
     dest_w, dest_h = float(shape.src_width), float(shape.src_height)
     xs = np.round((corners[:, 0] / np.float32(width)).astype(np.float64) * dest_w)
     ys = np.round((corners[:, 1] / np.float32(height)).astype(np.float64) * dest_h)
+    return np.stack([np.clip(xs, 0, dest_w), np.clip(ys, 0, dest_h)], axis=1).astype(np.int32)
+
+
+def _to_source_pixels_by_factor(corners: np.ndarray, width: int, height: int, shape: DetShape) -> np.ndarray:
+    """PaddleX's mapping: each float32 corner times ``src_side / map_side`` (float64), rounded half to even and
+    clipped to [0, src_side]. (PaddleX then stores the corners as int16, which wraps above 32767 pixels; ptocr
+    keeps int32.)"""
+    dest_w, dest_h = float(shape.src_width), float(shape.src_height)
+    xs = np.round(corners[:, 0].astype(np.float64) * (dest_w / width))
+    ys = np.round(corners[:, 1].astype(np.float64) * (dest_h / height))
     return np.stack([np.clip(xs, 0, dest_w), np.clip(ys, 0, dest_h)], axis=1).astype(np.int32)
 
 
@@ -174,13 +187,21 @@ def polygon_area_and_perimeter(points: np.ndarray) -> tuple[float, float]:
     return abs(signed / 2.0), perimeter
 
 
-def unclip(corners: np.ndarray, unclip_ratio: float) -> np.ndarray | None:
+def unclip(corners: np.ndarray, unclip_ratio: float, measure: str = "shapely") -> np.ndarray | None:
     """Grows the quadrilateral by ``area * ratio / perimeter`` with round joins (pyclipper).
 
-    Returns the single expanded polygon as an int64 K×2 array, or None when the offset does not give
-    exactly one polygon (PaddleOCR skips those).
+    ``measure`` (DetSettings.unclip_measure): area and perimeter by shapely's formulas (PaddleOCR 2.x) or by
+    OpenCV's ``contourArea`` / closed ``arcLength`` of the float32 corners (PaddleX). Returns the single expanded
+    polygon as an int64 K×2 array, or None when the offset does not give exactly one polygon (PaddleOCR skips
+    those).
     """
-    area, perimeter = polygon_area_and_perimeter(corners)
+    if measure == "opencv":
+        contour = np.asarray(corners, dtype=np.float32).reshape(-1, 2)
+        area, perimeter = float(cv2.contourArea(contour)), float(cv2.arcLength(contour, True))
+    elif measure == "shapely":
+        area, perimeter = polygon_area_and_perimeter(corners)
+    else:
+        raise ValueError(f"unknown unclip measure {measure!r}; expected 'shapely' or 'opencv'")
     if perimeter <= 0.0:
         return None
     offset = pyclipper.PyclipperOffset()

@@ -1,4 +1,5 @@
-"""The whole PP-OCR flow — detect, (classify angle), recognise — as PaddleOCR 2.x's TextSystem runs it.
+"""The whole PP-OCR flow — detect, (classify angle), recognise — as PaddleOCR 2.x's TextSystem runs it, or as
+PaddleOCR 3.x's (PaddleX's) OCR pipeline does where the settings name its rules (`settings.PADDLEOCR_3`).
 
 The three networks are plain callables on float32 N×3×H×W tensors (usually ``torch.nn.Module``s):
 the detector returns an N×1×H×W probability map, the classifier N×L label probabilities and the
@@ -16,11 +17,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Literal
 
-import cv2
 import numpy as np
 import torch
 
-from ptocr.pipeline.crop import rotate_crop
+from ptocr.pipeline.crop import can_crop, crop_quad, rotate_crop, turn_180
 from ptocr.pipeline.ctc import CharSteps, CTCDecoder
 from ptocr.pipeline.db_postprocess import DBPostProcessor, filter_det_boxes, sort_boxes
 from ptocr.pipeline.det_view import DetectionView, detection_view
@@ -42,7 +42,7 @@ from ptocr.pipeline.preprocess import (
     build_rec_batch,
     preprocess_det,
     rec_batch_width,
-    stack_crops,
+    rec_crop_width,
 )
 from ptocr.pipeline.results import OCRResult, TextLine
 from ptocr.pipeline.settings import OCRSettings
@@ -80,11 +80,12 @@ LargeImages = Literal["downscale", "refuse"]
 
 @dataclass(frozen=True)
 class _ReadSteps:
-    """Where a line's characters were read (only when word boxes are asked for): its CTC steps, and the width of
-    the recogniser batch it was read in."""
+    """Where a line's characters were read (only when word boxes are asked for): its CTC steps, the width of the
+    recogniser batch it was read in, and the columns of it its crop was resized to."""
 
     steps: CharSteps
     batch_width: int
+    resized_width: int
 
 
 # (text, score, where its characters were read or None) per crop.
@@ -250,22 +251,31 @@ class OCRSystem:
         with self._clock.stage("det_post"):
             boxes, _ = self.postprocessor(prob[None], shape)
             det = self.settings.det
-            boxes = filter_det_boxes(boxes, view.content_height, view.content_width, det.corner_order)
+            if det.filter_boxes:
+                boxes = filter_det_boxes(boxes, view.content_height, view.content_width, det.corner_order)
             boxes = view.to_page(boxes, image.shape[0], image.shape[1])
-            return sort_boxes(boxes, det.reading_order)
+            boxes = sort_boxes(boxes, det.reading_order)
+            if det.filter_boxes:
+                return boxes
+            # Without 2.x's filter a box may be too thin to cut out; PaddleX drops a line whose crop is empty after
+            # sorting, so the others keep the order they were sorted into.
+            return boxes[[can_crop(crop_quad(box, self.settings.crop)) for box in boxes]].reshape(-1, 4, 2)
 
     def crop(self, image: ImageInput, boxes: np.ndarray) -> list[np.ndarray]:
-        """One upright crop per box (see :func:`rotate_crop`)."""
+        """One upright crop per box (see :func:`rotate_crop`; of the box's minimum-area rectangle with
+        ``settings.crop`` "min_area_rect")."""
         image = self._load(image)
+        rule = self.settings.crop
         with self._clock.stage("crop"):
-            return [rotate_crop(image, box) for box in boxes]
+            return [rotate_crop(image, crop_quad(box, rule)) for box in boxes]
 
     def classify(self, crops: Sequence[np.ndarray]) -> tuple[list[np.ndarray], list[tuple[str, float]]]:
         """Angle decisions for ``crops`` and the crops with the upside-down ones turned 180°.
 
         Crops are batched in order of aspect ratio; each decision is the arg-max label and its
-        probability. A crop is turned when its label contains "180" and its probability is above
-        the threshold (compared in float32, like PaddleOCR's float32 scores).
+        probability. A crop is turned when its label contains "180" and (``cls.decision`` "threshold") its
+        probability is above the threshold (compared in float32, like PaddleOCR's float32 scores), turned as
+        ``cls.turn`` says.
         """
         if self.cls_net is None:
             raise ValueError("this OCRSystem has no cls_net")
@@ -285,7 +295,7 @@ class OCRSystem:
             for index, (label, score, upside_down) in zip(indices, batch_decisions, strict=True):
                 decisions[index] = (label, score)
                 if upside_down:
-                    rotated[index] = cv2.rotate(crops[index], cv2.ROTATE_180)
+                    rotated[index] = turn_180(crops[index], settings.turn)
         return rotated, decisions
 
     def _cls_decisions(self, batch: np.ndarray) -> list[tuple[str, float, bool]]:
@@ -295,16 +305,17 @@ class OCRSystem:
         probs = self._infer(self.cls_net, batch, "cls_net", settings.batch_size)
         if probs.shape != (count, labels):
             raise ValueError(f"the classifier returned shape {probs.shape}; expected ({count}, {labels})")
-        threshold = np.float32(settings.thresh)
-        decisions = []
-        for row, best in enumerate(probs.argmax(axis=1)):
-            label, score = settings.labels[best], probs[row, best]
-            decisions.append((label, float(score), _UPSIDE_DOWN_LABEL in label and score > threshold))
-        return decisions
+        # PaddleX's Topk takes the last of an ascending argsort: of equal probabilities, the later label.
+        last = settings.decision == "argmax"
+        winners = labels - 1 - probs[:, ::-1].argmax(axis=1) if last else probs.argmax(axis=1)
+        decisions = [(settings.labels[best], float(probs[row, best])) for row, best in enumerate(winners)]
+        return [(label, score, self._turns(label, score)) for label, score in decisions]
 
     def _turns(self, label: str, score: float) -> bool:
         """Whether a (label, probability) decision of :meth:`classify` turned its crop 180° (the probability is
         a float32 value, compared in float32 as when it was decided)."""
+        if self.settings.cls.decision == "argmax":
+            return _UPSIDE_DOWN_LABEL in label
         return bool(_UPSIDE_DOWN_LABEL in label and np.float32(score) > np.float32(self.settings.cls.thresh))
 
     def _check_rec(self, probs: np.ndarray, count: int) -> np.ndarray:
@@ -317,29 +328,33 @@ class OCRSystem:
         its widest crop needs (at least the settings' width)."""
         return [(text, score) for text, score, _ in self._recognize(crops, with_steps=False)]
 
-    def _decode(self, probs: np.ndarray, batch_width: int, with_steps: bool) -> list[_Read]:
-        """Texts and scores of a recogniser batch `batch_width` columns wide, with where each character was read
-        when `with_steps` (word boxes; the plain decode otherwise)."""
-        score_rule = self.settings.rec.ctc_score
+    def _decode(
+        self, probs: np.ndarray, batch_width: int, crops: Sequence[np.ndarray], with_steps: bool
+    ) -> list[_Read]:
+        """Texts and scores of a recogniser batch of `crops` `batch_width` columns wide, with where each character
+        was read when `with_steps` (word boxes; the plain decode otherwise)."""
+        settings = self.settings.rec
         with self._clock.stage("decode"):
             if not with_steps:
-                return [(text, score, None) for text, score in self.decoder.decode(probs, score=score_rule)]
+                return [(text, score, None) for text, score in self.decoder.decode(probs, score=settings.ctc_score)]
+            decoded = self.decoder.decode_with_steps(probs, score=settings.ctc_score)
             return [
-                (text, score, _ReadSteps(steps, batch_width))
-                for text, score, steps in self.decoder.decode_with_steps(probs, score=score_rule)
+                (text, score, _ReadSteps(steps, batch_width, rec_crop_width(*crop.shape[:2], batch_width, settings)))
+                for (text, score, steps), crop in zip(decoded, crops, strict=True)
             ]
 
     def _recognize(self, crops: Sequence[np.ndarray], with_steps: bool) -> list[_Read]:
         settings = self.settings.rec
         results: list[_Read] = [("", 0.0, None)] * len(crops)
-        order = aspect_ratio_order(crops)
+        order = aspect_ratio_order(crops, settings.ratio_sort)
         batches = [[int(order[p]) for p in positions] for positions in batch_ranges(len(crops), settings.batch_size)]
 
         def recognize_batch(indices: list[int]) -> list[_Read]:
+            members = [crops[i] for i in indices]
             with self._clock.stage("rec_pre"):
-                batch = build_rec_batch([crops[i] for i in indices], settings)
+                batch = build_rec_batch(members, settings)
             probs = self._check_rec(self._infer(self.rec_net, batch, "rec_net", settings.batch_size), len(indices))
-            return self._decode(probs, batch.shape[3], with_steps)
+            return self._decode(probs, batch.shape[3], members, with_steps)
 
         costs = [len(indices) * rec_batch_width([crops[i] for i in indices], settings) for indices in batches]
         for indices, decoded in zip(batches, self._side_by_side_map(recognize_batch, batches, costs), strict=True):
@@ -408,6 +423,7 @@ class OCRSystem:
     ) -> OCRResult:
         drop_score = self.settings.drop_score
         height = self.settings.rec.image_shape[1]
+        rule = self.settings.crop
         lines = []
         for index, (box, (text, score, read)) in enumerate(zip(boxes, recognized, strict=True)):
             if score < drop_score:
@@ -415,7 +431,10 @@ class OCRSystem:
             line_turned = bool(turned[index]) if turned is not None else False
             words = None
             if read is not None:
-                words = line_words(read.steps, box, read.batch_width, height, line_turned, self.decoder.reverse)
+                words = line_words(
+                    read.steps, crop_quad(box, rule), read.batch_width, height, line_turned, self.decoder.reverse,
+                    resized_width=read.resized_width,
+                )
             angle = None if turned is None else ("180" if line_turned else "0")
             lines.append(TextLine(box=box, text=text, score=score, angle=angle, words=words))
         return OCRResult(
@@ -526,7 +545,7 @@ class OCRSystem:
         for members, decisions in zip(batches, outcomes, strict=True):
             for (page, index), (_, _, upside_down) in zip(members, decisions, strict=True):
                 if upside_down:
-                    rotated[page][index] = cv2.rotate(crops[page][index], cv2.ROTATE_180)
+                    rotated[page][index] = turn_180(crops[page][index], settings.turn)
                     turned[page][index] = True
         return rotated, turned
 
@@ -534,13 +553,12 @@ class OCRSystem:
         settings = self.settings.rec
         by_width: dict[int, list[tuple[int, int]]] = defaultdict(list)
         for page, page_crops in enumerate(crops):
-            order = aspect_ratio_order(page_crops)
+            order = aspect_ratio_order(page_crops, settings.ratio_sort)
             for positions in batch_ranges(len(page_crops), settings.batch_size):
                 indices = [int(order[position]) for position in positions]
                 width = rec_batch_width([page_crops[i] for i in indices], settings)
                 by_width[width].extend((page, index) for index in indices)
         results: list[list[_Read]] = [[("", 0.0, None)] * len(page_crops) for page_crops in crops]
-        _, height, _ = settings.image_shape
         calls: list[tuple[int, int, list[tuple[int, int]]]] = []  # (width, crops per call, the crops)
         bounds = self._call_bounds
         for width, members in sorted(by_width.items()):
@@ -550,10 +568,11 @@ class OCRSystem:
 
         def recognize_call(call: tuple[int, int, list[tuple[int, int]]]) -> list[_Read]:
             width, per_call, group = call
+            members = [crops[page][index] for page, index in group]
             with self._clock.stage("rec_pre"):
-                batch = stack_crops([crops[page][index] for page, index in group], height, width)
+                batch = build_rec_batch(members, settings, width)
             probs = self._check_rec(self._infer(self.rec_net, batch, "rec_net", per_call), len(group))
-            return self._decode(probs, width, with_steps)
+            return self._decode(probs, width, members, with_steps)
 
         costs = [width * len(group) for width, _, group in calls]
         for (_, _, group), decoded in zip(calls, self._side_by_side_map(recognize_call, calls, costs), strict=True):

@@ -87,18 +87,22 @@ def line_words(
     target_height: int,
     turned: bool = False,
     reverse: bool = False,
+    resized_width: int | None = None,
 ) -> tuple[Word, ...]:
     """The words of one recognised line, in reading order, with boxes in image coordinates.
 
-    ``box`` is the line's detected quadrilateral, ``batch_width`` × ``target_height`` the recogniser input the
-    crop was padded into, ``turned`` whether the angle classifier turned the crop 180°, ``reverse`` whether the
+    ``box`` is the quadrilateral the crop was warped from (the detected box, or its minimum-area rectangle:
+    `crop.crop_quad`), ``batch_width`` × ``target_height`` the recogniser input the crop was padded into,
+    ``resized_width`` the columns of it the crop was resized to (None: PaddleOCR 2.x's, ``min(ceil(H · w/h),
+    batch_width)``), ``turned`` whether the angle classifier turned the crop 180°, ``reverse`` whether the
     decoder reverses the text (right-to-left scripts: each word's text is reversed alike, and the words are
     listed right to left).
     """
     if not steps.characters:
         return ()
     crop_height, crop_width = crop_shape(box)
-    resized_width = resized_crop_width(crop_height, crop_width, target_height, batch_width)
+    if resized_width is None:
+        resized_width = resized_crop_width(crop_height, crop_width, target_height, batch_width)
     extents = character_extents(steps, resized_width, batch_width / steps.steps)
     to_crop = crop_width / resized_width
     words = []

@@ -7,10 +7,11 @@ version's table and, where that version has no model for it, falls back to the d
 The tables below name the models PaddleOCR's URLs point at; unlike PaddleOCR, which sets the recogniser
 input height from the *requested* version, ptocr uses the height of the model actually chosen.
 
-The PaddleOCR 1.x generations are chosen as their own packages chose: "PP-OCR-v1.1" as paddleocr 1.1.1's
-``PaddleOCR(lang=)`` (one detector and classifier, a recogniser for ch, en, french, german, korean, japan; no
-fallback), "PP-OCR-v1.0" as paddleocr 0.0.x's ``PaddleOCR()`` (ch only, the space-reading "enhance"
-recogniser, no angle classifier). :data:`PRESETS` name whole systems by their release names.
+"PP-OCRv5" and "PP-OCRv6" are chosen as PaddleOCR 3.x and RapidOCR 3.10 choose them, in sizes
+(:mod:`ptocr.zoo.selection3`). The PaddleOCR 1.x generations are chosen as their own packages chose:
+"PP-OCR-v1.1" as paddleocr 1.1.1's ``PaddleOCR(lang=)`` (one detector and classifier, a recogniser for ch, en,
+french, german, korean, japan; no fallback), "PP-OCR-v1.0" as paddleocr 0.0.x's ``PaddleOCR()`` (ch only, the
+space-reading "enhance" recogniser, no angle classifier). :data:`PRESETS` name whole systems by their release names.
 """
 
 from __future__ import annotations
@@ -20,7 +21,8 @@ from dataclasses import dataclass
 from types import MappingProxyType
 
 from ..errors import UnknownModelError
-from .records import FLUID_VERSIONS
+from .records import FLUID_VERSIONS, PIR_VERSIONS
+from .selection3 import SIZES_BY_VERSION, choose_v3_models, languages
 
 VERSIONS: tuple[str, ...] = ("PP-OCR", "PP-OCRv2", "PP-OCRv3", "PP-OCRv4")
 DEFAULT_VERSION = "PP-OCRv4"
@@ -79,8 +81,8 @@ V1_MODEL_TABLE: Mapping[str, Mapping[str, Mapping[str, str | None]]] = MappingPr
     },
 })  # fmt: skip
 
-#: Every version :func:`choose_models` accepts: PaddleOCR 2.x's, then the 1.x generations.
-ALL_VERSIONS: tuple[str, ...] = (*VERSIONS, *FLUID_VERSIONS)
+#: Every version :func:`choose_models` accepts: PaddleOCR 2.x's, PaddleOCR 3.x's, then the 1.x generations.
+ALL_VERSIONS: tuple[str, ...] = (*VERSIONS, *PIR_VERSIONS, *FLUID_VERSIONS)
 
 #: Languages PaddleOCR lists but ptocr cannot run yet, and why.
 UNSUPPORTED: Mapping[str, str] = MappingProxyType({
@@ -119,8 +121,11 @@ def choose_preset(name: str) -> ModelChoice:
     return PRESETS[name]
 
 
-def supported_languages() -> list[str]:
-    """Every ``lang`` value :func:`choose_models` accepts: the recogniser keys and the grouped codes."""
+def supported_languages(version: str | None = None, size: str | None = None) -> list[str]:
+    """Every ``lang`` value :func:`choose_models` accepts: the recogniser keys and the grouped codes of PaddleOCR
+    2.x (``version`` None or a 2.x one), or those of "PP-OCRv5" / "PP-OCRv6" (at ``size``)."""
+    if version in PIR_VERSIONS:
+        return languages(version, size)
     return sorted(set(MODEL_TABLE[DEFAULT_VERSION]["rec"]) | set(_GROUP_OF))
 
 
@@ -148,13 +153,21 @@ def _pick(version: str, task: str, lang: str) -> str:
     return MODEL_TABLE[DEFAULT_VERSION][task][lang]  # PaddleOCR falls back to its default version
 
 
-def choose_models(lang: str = "ch", version: str = DEFAULT_VERSION) -> ModelChoice:
+def choose_models(lang: str = "ch", version: str = DEFAULT_VERSION, size: str | None = None) -> ModelChoice:
     """The det, rec and cls models of PaddleOCR 2.x's ``PaddleOCR(lang=lang, ocr_version=version)``.
 
-    For "PP-OCR-v1.1" and "PP-OCR-v1.0", the models of PaddleOCR 1.1.1's / 0.0.x's ``PaddleOCR(lang=lang)``
-    (see :data:`V1_MODEL_TABLE`). Raises UnknownModelError for a language or version PaddleOCR does not
-    support, listing the valid ones.
+    For "PP-OCRv5" and "PP-OCRv6", those of PaddleOCR 3.x's system of ``size`` (v5: "mobile", the default, or
+    "server"; v6: "small", the default, "tiny" or "medium"; :mod:`ptocr.zoo.selection3` says why these
+    defaults). For "PP-OCR-v1.1" and "PP-OCR-v1.0", the models of PaddleOCR 1.1.1's / 0.0.x's
+    ``PaddleOCR(lang=lang)`` (see :data:`V1_MODEL_TABLE`). Raises UnknownModelError for a language, version or
+    size PaddleOCR does not support, listing the valid ones.
     """
+    if size is not None and version not in SIZES_BY_VERSION:
+        sized = " and ".join(SIZES_BY_VERSION)
+        raise UnknownModelError(f"{version} has one size of models; a size is chosen for {sized} only")
+    if version in SIZES_BY_VERSION:
+        det, rec, cls = choose_v3_models(lang, version, size)
+        return ModelChoice(det=det, rec=rec, cls=cls)
     if version in V1_MODEL_TABLE:
         return _choose_v1(lang, version)
     if version not in VERSIONS:
