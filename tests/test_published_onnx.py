@@ -24,7 +24,7 @@ import torch
 from ptocr import create_model
 from ptocr.pipeline.preprocess import build_cls_batch, build_rec_batch
 from ptocr.pipeline.settings import ClsSettings, RecSettings
-from ptocr.zoo import CATALOGUE, PIR_VERSIONS, LinePreprocessing, PyPIWheel
+from ptocr.zoo import CATALOGUE, LinePreprocessing, PyPIWheel
 
 from .paths import shared_path
 from .weights import published
@@ -41,13 +41,13 @@ TOLERANCE = 1e-4
 #: are the nearer to float64 (1.5e-3 against 4.2e-3); which engine's rounding the neck magnifies is chance.
 AMPLIFIED_ROUNDING = 2 * TOLERANCE
 IMAGES = ["imgs__1", "imgs__11", "imgs__korean_1", "imgs_en__img_12"]
-# PaddleOCR 3.x's models have their own tests (tests/test_ppocrv6_det.py …).
+# PP-OCRv6's networks have their own tests (tests/test_ppocrv6_det.py, test_ppocrv6_rec.py); PP-OCRv5 mobile is v4's.
 ONNX_MODELS = sorted(
     name
     for name, record in CATALOGUE.items()
     if "onnx" in record.weights
     and any(isinstance(s, PyPIWheel) for s in record.weights["onnx"].sources)
-    and record.version not in PIR_VERSIONS
+    and record.version != "PP-OCRv6"
 )
 
 
