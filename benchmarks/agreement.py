@@ -13,11 +13,10 @@ Needs `pip install -e .[bench]`.
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
 import numpy as np
-from e2e import DEFAULT_FOLDER, rapidocr_engine
+from e2e import DEFAULT_FOLDER, rapidocr_engine, read_folder
 
 
 def agreement(version: str, images: list[np.ndarray]) -> str:
@@ -54,15 +53,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--version", nargs="+", default=["PP-OCRv4", "PP-OCRv3", "PP-OCRv2"])
     args = parser.parse_args(argv)
 
-    import cv2
-
-    from ptocr.pipeline import find_images
-
-    paths = find_images(args.folder)
-    if not paths:
-        print(f"no images under {args.folder}", file=sys.stderr)
-        return 2
-    images = [cv2.imread(str(p)) for p in paths]
+    _paths, images = read_folder(args.folder)
     for version in args.version:
         print(agreement(version, images), flush=True)
     return 0

@@ -32,6 +32,18 @@ import numpy as np
 DEFAULT_FOLDER = Path(__file__).resolve().parents[2] / "shared" / "images"
 
 
+def read_folder(folder: Path) -> tuple[list[Path], list[np.ndarray]]:
+    """The images under `folder` (as the CLI finds them) and their decoded BGR arrays; SystemExit if there are none."""
+    import cv2
+
+    from ptocr.pipeline import find_images
+
+    paths = find_images(folder)
+    if not paths:
+        raise SystemExit(f"no images under {folder}")
+    return paths, [cv2.imread(str(p)) for p in paths]
+
+
 def make_ptocr(threads: int | None, version: str = "PP-OCRv4") -> tuple[Callable[[np.ndarray], int], dict]:
     """ptocr's system of `version` (PaddleOCR's choice for Chinese) and the models it chose."""
     import ptocr
