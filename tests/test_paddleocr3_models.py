@@ -12,7 +12,7 @@ from ptocr.compat import PaddleOCR
 from ptocr.ocr import settings_for
 from ptocr.pipeline.settings import DB_DEFAULTS, PADDLEOCR_3
 from ptocr.zoo import CATALOGUE, choose_models, get_record, supported_languages
-from ptocr.zoo.selection3 import SIZES_BY_VERSION
+from ptocr.zoo.paddleocr3_selection import SIZES_BY_VERSION
 
 from .paths import shared_path
 

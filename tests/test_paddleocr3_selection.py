@@ -24,7 +24,7 @@ from ptocr.zoo import (
     choose_models,
     supported_languages,
 )
-from ptocr.zoo.selection3 import V6_LANGS, V6_TINY_LANGS, v5_languages
+from ptocr.zoo.paddleocr3_selection import V6_LANGS, V6_TINY_LANGS, v5_languages
 
 # (lang, size) → (det, rec, cls), worked out by hand from paddleocr 3.7's _get_ocr_model_names and OCR.yaml
 # (server) and paddleocr 3.0.0's OCR.yaml (mobile).

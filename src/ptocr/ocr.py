@@ -133,7 +133,7 @@ class OCR:
     ``PaddleOCR(lang=, ocr_version=)`` does, and for "PP-OCR-v1.1" / "PP-OCR-v1.0" as paddleocr 1.1.1 / 0.0.x
     did (`ptocr.zoo.choose_models`). "PP-OCRv5" and "PP-OCRv6" choose as PaddleOCR 3.x / RapidOCR 3.10 do, in
     the `size` given: "mobile" (default) or "server" for v5, "small" (default), "tiny" or "medium" for v6
-    (`ptocr.zoo.selection3` says why these defaults), and run PaddleOCR 3.x's pipeline
+    (`ptocr.zoo.paddleocr3_selection` says why these defaults), and run PaddleOCR 3.x's pipeline
     (`ptocr.pipeline.settings.PADDLEOCR_3`: the textline orientation classifier on, no score filter).
     `preset` instead names a whole system by its release name
     (`ptocr.zoo.PRESETS`: "chinese_db_crnn_mobile", "chinese_db_crnn_server", "ch_ppocr_mobile_v1.1",

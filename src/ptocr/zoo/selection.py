@@ -8,7 +8,7 @@ The tables below name the models PaddleOCR's URLs point at; unlike PaddleOCR, wh
 input height from the *requested* version, ptocr uses the height of the model actually chosen.
 
 "PP-OCRv5" and "PP-OCRv6" are chosen as PaddleOCR 3.x and RapidOCR 3.10 choose them, in sizes
-(:mod:`ptocr.zoo.selection3`). The PaddleOCR 1.x generations are chosen as their own packages chose:
+(:mod:`ptocr.zoo.paddleocr3_selection`). The PaddleOCR 1.x generations are chosen as their own packages chose:
 "PP-OCR-v1.1" as paddleocr 1.1.1's ``PaddleOCR(lang=)`` (one detector and classifier, a recogniser for ch, en,
 french, german, korean, japan; no fallback), "PP-OCR-v1.0" as paddleocr 0.0.x's ``PaddleOCR()`` (ch only, the
 space-reading "enhance" recogniser, no angle classifier). :data:`PRESETS` name whole systems by their release names.
@@ -21,8 +21,8 @@ from dataclasses import dataclass
 from types import MappingProxyType
 
 from ..errors import UnknownModelError
+from .paddleocr3_selection import SIZES_BY_VERSION, choose_paddleocr3_models, languages
 from .records import FLUID_VERSIONS, PIR_VERSIONS
-from .selection3 import SIZES_BY_VERSION, choose_v3_models, languages
 
 VERSIONS: tuple[str, ...] = ("PP-OCR", "PP-OCRv2", "PP-OCRv3", "PP-OCRv4")
 DEFAULT_VERSION = "PP-OCRv4"
@@ -157,7 +157,7 @@ def choose_models(lang: str = "ch", version: str = DEFAULT_VERSION, size: str | 
     """The det, rec and cls models of PaddleOCR 2.x's ``PaddleOCR(lang=lang, ocr_version=version)``.
 
     For "PP-OCRv5" and "PP-OCRv6", those of PaddleOCR 3.x's system of ``size`` (v5: "mobile", the default, or
-    "server"; v6: "small", the default, "tiny" or "medium"; :mod:`ptocr.zoo.selection3` says why these
+    "server"; v6: "small", the default, "tiny" or "medium"; :mod:`ptocr.zoo.paddleocr3_selection` says why these
     defaults). For "PP-OCR-v1.1" and "PP-OCR-v1.0", the models of PaddleOCR 1.1.1's / 0.0.x's
     ``PaddleOCR(lang=lang)`` (see :data:`V1_MODEL_TABLE`). Raises UnknownModelError for a language, version or
     size PaddleOCR does not support, listing the valid ones.
@@ -166,7 +166,7 @@ def choose_models(lang: str = "ch", version: str = DEFAULT_VERSION, size: str | 
         sized = " and ".join(SIZES_BY_VERSION)
         raise UnknownModelError(f"{version} has one size of models; a size is chosen for {sized} only")
     if version in SIZES_BY_VERSION:
-        det, rec, cls = choose_v3_models(lang, version, size)
+        det, rec, cls = choose_paddleocr3_models(lang, version, size)
         return ModelChoice(det=det, rec=rec, cls=cls)
     if version in V1_MODEL_TABLE:
         return _choose_v1(lang, version)

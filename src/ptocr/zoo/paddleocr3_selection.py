@@ -94,7 +94,7 @@ def _v5_rec_language(lang: str) -> str:
     raise UnknownModelError(f"PP-OCRv5 has no recogniser for lang {lang!r}; its languages: {known}")
 
 
-def choose_v3_models(lang: str, version: str, size: str | None = None) -> tuple[str, str, str]:
+def choose_paddleocr3_models(lang: str, version: str, size: str | None = None) -> tuple[str, str, str]:
     """(det, rec, cls) names of PaddleOCR 3.x's ``lang`` × ``version`` system at ``size`` (see the module's text).
     Raises UnknownModelError for a language or size the version does not have, listing those it has."""
     size = _size(version, size)
