@@ -9,7 +9,7 @@ up-sampled to 1/4 scale and concatenated. Attribute names follow PaddleOCR's `db
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import torch
 from torch import nn
@@ -58,6 +58,10 @@ class IntraCLBlock(nn.Module):
             self.bn = None
 
 
+def _plain_large_conv(in_channels: int, out_channels: int) -> nn.Module:
+    return nn.Conv2d(in_channels, out_channels, 9, padding=4, bias=False)
+
+
 class LKPAN(nn.Module):
     """Large-kernel PAN over four backbone levels (1/4 … 1/32); returns 4 × out/4 channels at 1/4 scale.
 
@@ -66,8 +70,17 @@ class LKPAN(nn.Module):
     """
 
     def __init__(
-        self, in_channels: Sequence[int], out_channels: int, mode: str = "large", intracl: bool = False
+        self,
+        in_channels: Sequence[int],
+        out_channels: int,
+        mode: str = "large",
+        intracl: bool = False,
+        *,
+        large_conv: Callable[[int, int], nn.Module] | None = None,
+        deploy: bool = False,
     ) -> None:
+        """`large_conv(in, out)` builds the 9×9 output and lateral convs (default: plain convolutions);
+        `deploy` builds the IntraCL blocks with their batch norms folded."""
         super().__init__()
         if mode != "large":
             raise ValueError(f"LKPAN mode {mode!r} is not supported; only 'large' is built")
@@ -76,17 +89,19 @@ class LKPAN(nn.Module):
         self.out_channels = out_channels
         quarter = out_channels // 4
         self.ins_conv = nn.ModuleList(nn.Conv2d(c, out_channels, 1, bias=False) for c in in_channels)
-        self.inp_conv = nn.ModuleList(nn.Conv2d(out_channels, quarter, 9, padding=4, bias=False) for _ in in_channels)
+        if large_conv is None:
+            large_conv = _plain_large_conv
+        self.inp_conv = nn.ModuleList(large_conv(out_channels, quarter) for _ in in_channels)
         self.pan_head_conv = nn.ModuleList(
             nn.Conv2d(quarter, quarter, 3, stride=2, padding=1, bias=False) for _ in in_channels[1:]
         )
-        self.pan_lat_conv = nn.ModuleList(nn.Conv2d(quarter, quarter, 9, padding=4, bias=False) for _ in in_channels)
+        self.pan_lat_conv = nn.ModuleList(large_conv(quarter, quarter) for _ in in_channels)
         self.intracl = intracl
         if intracl:
-            self.incl1 = IntraCLBlock(quarter, reduce_factor=2)
-            self.incl2 = IntraCLBlock(quarter, reduce_factor=2)
-            self.incl3 = IntraCLBlock(quarter, reduce_factor=2)
-            self.incl4 = IntraCLBlock(quarter, reduce_factor=2)
+            self.incl1 = IntraCLBlock(quarter, reduce_factor=2, deploy=deploy)
+            self.incl2 = IntraCLBlock(quarter, reduce_factor=2, deploy=deploy)
+            self.incl3 = IntraCLBlock(quarter, reduce_factor=2, deploy=deploy)
+            self.incl4 = IntraCLBlock(quarter, reduce_factor=2, deploy=deploy)
 
     def forward(self, features: Sequence[torch.Tensor]) -> torch.Tensor:
         c2, c3, c4, c5 = features

@@ -17,7 +17,7 @@ import torch
 from torch import nn
 
 from .layers import MOBILENETV3_HARDSIGMOID_SLOPE, SqueezeExcite, batchnorm_affine, fold_batchnorm, upsample_nearest
-from .lkpan import IntraCLBlock
+from .lkpan import LKPAN
 from .necks import RSELayer, top_down_merge
 from .pplcnetv4 import reparameterize_modules
 
@@ -162,7 +162,7 @@ class RepLKFPN(nn.Module):
         reparameterize_modules(self)
 
 
-class RepLKPAN(nn.Module):
+class RepLKPAN(LKPAN):
     """LKPAN (large mode) with its 9×9 output and lateral convs replaced by `DilatedReparamConv`s of kernel
     9, and optional IntraCL blocks on the four outputs. Returns 4 × out/4 channels at 1/4 scale.
 
@@ -173,57 +173,10 @@ class RepLKPAN(nn.Module):
     def __init__(
         self, in_channels: Sequence[int], out_channels: int, intracl: bool = False, deploy: bool = False
     ) -> None:
-        super().__init__()
-        if len(in_channels) != 4:
-            raise ValueError(f"RepLKPAN takes four feature levels, got {len(in_channels)}")
-        self.out_channels = out_channels
-        quarter = out_channels // 4
-        self.ins_conv = nn.ModuleList(nn.Conv2d(c, out_channels, 1, bias=False) for c in in_channels)
-        self.inp_conv = nn.ModuleList(DilatedReparamConv(out_channels, quarter, 9, deploy) for _ in in_channels)
-        self.pan_head_conv = nn.ModuleList(
-            nn.Conv2d(quarter, quarter, 3, stride=2, padding=1, bias=False) for _ in in_channels[1:]
-        )
-        self.pan_lat_conv = nn.ModuleList(DilatedReparamConv(quarter, quarter, 9, deploy) for _ in in_channels)
-        self.intracl = intracl
-        if intracl:
-            self.incl1 = IntraCLBlock(quarter, reduce_factor=2, deploy=deploy)
-            self.incl2 = IntraCLBlock(quarter, reduce_factor=2, deploy=deploy)
-            self.incl3 = IntraCLBlock(quarter, reduce_factor=2, deploy=deploy)
-            self.incl4 = IntraCLBlock(quarter, reduce_factor=2, deploy=deploy)
-
-    def forward(self, features: Sequence[torch.Tensor]) -> torch.Tensor:
-        c2, c3, c4, c5 = features
-        in5 = self.ins_conv[3](c5)
-        in4 = self.ins_conv[2](c4)
-        in3 = self.ins_conv[1](c3)
-        in2 = self.ins_conv[0](c2)
-        out2, out3, out4 = top_down_merge(in2, in3, in4, in5)
-
-        f5 = self.inp_conv[3](in5)
-        f4 = self.inp_conv[2](out4)
-        f3 = self.inp_conv[1](out3)
-        f2 = self.inp_conv[0](out2)
-
-        pan3 = f3 + self.pan_head_conv[0](f2)
-        pan4 = f4 + self.pan_head_conv[1](pan3)
-        pan5 = f5 + self.pan_head_conv[2](pan4)
-
-        p2 = self.pan_lat_conv[0](f2)
-        p3 = self.pan_lat_conv[1](pan3)
-        p4 = self.pan_lat_conv[2](pan4)
-        p5 = self.pan_lat_conv[3](pan5)
-
-        if self.intracl:
-            # Coarsest level first, as PaddleOCR runs them (the order its weights are consumed in).
-            p5 = self.incl4(p5)
-            p4 = self.incl3(p4)
-            p3 = self.incl2(p3)
-            p2 = self.incl1(p2)
-
-        p5 = upsample_nearest(p5, 8)
-        p4 = upsample_nearest(p4, 4)
-        p3 = upsample_nearest(p3, 2)
-        return torch.cat([p5, p4, p3, p2], dim=1)
+        super().__init__(
+            in_channels, out_channels, intracl=intracl, deploy=deploy,
+            large_conv=lambda c_in, c_out: DilatedReparamConv(c_in, c_out, 9, deploy),
+        )  # fmt: skip
 
     def reparameterize(self) -> None:
         reparameterize_modules(self)
