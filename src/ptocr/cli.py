@@ -1,8 +1,9 @@
 """The ``ptocr`` command: OCR of images and folders, and ``ptocr models ...`` to manage the model cache.
 
-``ptocr IMAGE_OR_DIR...``, ``ptocr models COMMAND``, ``ptocr convert SRC DST``, ``ptocr export NAME`` and
-``ptocr serve`` share one command line: a first argument ``models``, ``convert``, ``export`` or ``serve``
-selects those commands, so an image or folder literally named so is passed as ``./models``. The OCR engine
+``ptocr IMAGE_OR_DIR...``, ``ptocr models COMMAND``, ``ptocr convert SRC DST``, ``ptocr export NAME``,
+``ptocr serve`` and ``ptocr batch`` (`ptocr.cli_batch`) share one command line: a first argument ``models``,
+``convert``, ``export``, ``serve`` or ``batch`` selects those commands, so an image or folder literally named so
+is passed as ``./models``. The OCR engine
 (and with it torch) is imported only when there is an image to read.
 """
 
@@ -46,7 +47,9 @@ models:
   ptocr convert SRC DST.safetensors                 any Paddle/ONNX/.pdparams model → safetensors
   ptocr export NAME --format onnx|torchscript -o F  a network with dynamic input sizes
   ptocr serve [--host H] [--port P] ...             an HTTP service and a web page, see `ptocr serve --help`
-  An image or folder literally named `models`, `convert`, `export` or `serve` must be given as `./models`, ….
+  ptocr batch INPUT... -o OUT_DIR ...               many inputs on Ray Data (local or a cluster), resumable
+  An image or folder literally named `models`, `convert`, `export`, `serve` or `batch` must be given as
+  `./models`, ….
 
 exit status (each failure is one `ptocr: error:` line on stderr, never a traceback):
   0    every input read
@@ -76,6 +79,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _export(args[1:])
         if args[:1] == ["serve"]:
             return _serve(args[1:])
+        if args[:1] == ["batch"]:
+            from .cli_batch import batch
+
+            return batch(args[1:])
         return _ocr(args)
     except SystemExit as exc:  # argparse: --help, or a usage error it has already reported
         return exc.code if isinstance(exc.code, int) else (EXIT_OK if exc.code is None else EXIT_USAGE)
@@ -122,6 +129,55 @@ def _ocr_parser() -> argparse.ArgumentParser:
         "inputs", nargs="+", metavar="IMAGE_OR_DIR",
         help="image, PDF or TIFF files, http(s) URLs, or folders searched recursively (see --glob)",
     )  # fmt: skip
+    add_input_arguments(parser)
+    parser.add_argument(
+        "--format", choices=("jsonl", "text", "tsv", "markdown", "hocr", "pdf"), default="jsonl",
+        help="jsonl: one JSON object per image (default); text: the image path, then `text<TAB>score` lines in "
+        "reading order; tsv: Tesseract's TSV columns; markdown: a heading per image, then its lines; hocr: one "
+        "hOCR (XHTML) document; pdf: a searchable PDF, each image under an invisible text layer (needs -o)",
+    )  # fmt: skip
+    parser.add_argument(
+        "-o", "--output", metavar="FILE|DIR/", default=None,
+        help="write there instead of stdout: a file gets everything (one hOCR or PDF document, a page per image); "
+        "an existing folder, or a path ending in /, one file per image named after it (.jsonl .txt .tsv .md "
+        ".hocr .pdf)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--words", action="store_true",
+        help="word boxes too: jsonl lines get \"words\": [{box, text, score}] (one per character for CJK), and "
+        "tsv/hocr get one word per box",
+    )  # fmt: skip
+    parser.add_argument(
+        "--vis", metavar="DIR", default=None,
+        help="also save DIR/<image>.png: the boxes drawn on the image, the text beside them (a CJK font if the "
+        "system has one; $PTOCR_FONT to choose; the font used is said on stderr)",
+    )  # fmt: skip
+    parser.add_argument(
+        "-q", "--quiet", action="store_true", help="no progress bar and no notes on stderr (errors still)"
+    )
+    add_model_arguments(parser)
+    parser.add_argument("--device", default="cpu", help="torch device (default cpu)")
+    parser.add_argument(
+        "--threads", type=_threads, default=None, metavar="N|auto",
+        help="CPU threads for the networks (default auto: the CPUs other running processes leave free, "
+        "checked before each image)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--batch", type=_positive, default=8, metavar="N",
+        help="images read together, each network batched across them (default 8; the results are those of one "
+        "image at a time. Fewer, fuller network calls, and on a CPU the networks of different images run side "
+        "by side: on 2 cores 8 took 0.83 of the time of 1, with about 12%% more memory)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--profile", action="store_true",
+        help="print the seconds spent per stage (load: reading and decoding the image; det pre/net/post, crop, "
+        "cls pre/net, rec pre/net, CTC decode), summed over all images, to stderr at the end",
+    )  # fmt: skip
+    return parser
+
+
+def add_input_arguments(parser: argparse.ArgumentParser) -> None:
+    """Which files of a folder, which pages, and the input limits: shared by ``ptocr`` and ``ptocr batch``."""
     parser.add_argument(
         "--glob", metavar="PATTERN", default=None,
         help="which files of a folder to read, e.g. '*.png' or 'scans/**/*.pdf' (relative to the folder; default: "
@@ -157,31 +213,10 @@ def _ocr_parser() -> argparse.ArgumentParser:
         help="pad images wider (or taller) than R:1 with their background colour before detection: helps "
         "single-line strips (off by default, as in PaddleOCR; see the README's Inputs section)",
     )  # fmt: skip
-    parser.add_argument(
-        "--format", choices=("jsonl", "text", "tsv", "markdown", "hocr", "pdf"), default="jsonl",
-        help="jsonl: one JSON object per image (default); text: the image path, then `text<TAB>score` lines in "
-        "reading order; tsv: Tesseract's TSV columns; markdown: a heading per image, then its lines; hocr: one "
-        "hOCR (XHTML) document; pdf: a searchable PDF, each image under an invisible text layer (needs -o)",
-    )  # fmt: skip
-    parser.add_argument(
-        "-o", "--output", metavar="FILE|DIR/", default=None,
-        help="write there instead of stdout: a file gets everything (one hOCR or PDF document, a page per image); "
-        "an existing folder, or a path ending in /, one file per image named after it (.jsonl .txt .tsv .md "
-        ".hocr .pdf)",
-    )  # fmt: skip
-    parser.add_argument(
-        "--words", action="store_true",
-        help="word boxes too: jsonl lines get \"words\": [{box, text, score}] (one per character for CJK), and "
-        "tsv/hocr get one word per box",
-    )  # fmt: skip
-    parser.add_argument(
-        "--vis", metavar="DIR", default=None,
-        help="also save DIR/<image>.png: the boxes drawn on the image, the text beside them (a CJK font if the "
-        "system has one; $PTOCR_FONT to choose; the font used is said on stderr)",
-    )  # fmt: skip
-    parser.add_argument(
-        "-q", "--quiet", action="store_true", help="no progress bar and no notes on stderr (errors still)"
-    )
+
+
+def add_model_arguments(parser: argparse.ArgumentParser) -> None:
+    """The models and the angle classifier: shared by ``ptocr`` and ``ptocr batch``."""
     parser.add_argument("--no-angle-cls", action="store_true", help="skip the 0/180 degree line classifier")
     parser.add_argument(
         "--lang", default=None,
@@ -215,24 +250,6 @@ def _ocr_parser() -> argparse.ArgumentParser:
             help=f"{what} model (default: chosen by --lang/--version, {getattr(defaults, task)} for ch; "
             "`ptocr models list` shows them)",
         )  # fmt: skip
-    parser.add_argument("--device", default="cpu", help="torch device (default cpu)")
-    parser.add_argument(
-        "--threads", type=_threads, default=None, metavar="N|auto",
-        help="CPU threads for the networks (default auto: the CPUs other running processes leave free, "
-        "checked before each image)",
-    )  # fmt: skip
-    parser.add_argument(
-        "--batch", type=_positive, default=8, metavar="N",
-        help="images read together, each network batched across them (default 8; the results are those of one "
-        "image at a time. Fewer, fuller network calls, and on a CPU the networks of different images run side "
-        "by side: on 2 cores 8 took 0.83 of the time of 1, with about 12%% more memory)",
-    )  # fmt: skip
-    parser.add_argument(
-        "--profile", action="store_true",
-        help="print the seconds spent per stage (load: reading and decoding the image; det pre/net/post, crop, "
-        "cls pre/net, rec pre/net, CTC decode), summed over all images, to stderr at the end",
-    )  # fmt: skip
-    return parser
 
 
 def _positive(value: str, expected: str = "a positive number") -> int:
@@ -382,6 +399,14 @@ def _make_engine(args: argparse.Namespace, max_concurrent: int | None = None) ->
     computes on that thread, so Ctrl-C stops it at once), or the service's bound."""
     from . import OCR  # imports torch: only once there is an image to read
 
+    return OCR(
+        **engine_options(args), device=args.device, threads=args.threads, collect_timings=args.profile,
+        max_concurrent=max_concurrent,
+    )  # fmt: skip
+
+
+def engine_options(args: argparse.Namespace) -> dict[str, Any]:
+    """The `ptocr.OCR` arguments the model and input options choose (`add_model_arguments`, `add_input_arguments`)."""
     if args.preset is not None:
         chosen = choose_preset(args.preset)
         choice: dict[str, Any] = {"preset": args.preset}
@@ -392,18 +417,10 @@ def _make_engine(args: argparse.Namespace, max_concurrent: int | None = None) ->
         chosen = choose_models(choice["lang"], choice["version"], args.size)
     # The classifier runs unless --no-angle-cls, or the system has none (PaddleOCR 1.0) and none is named.
     has_cls = args.cls_model is not None or chosen.cls is not None
-    return OCR(
-        det_model=args.det_model,
-        rec_model=args.rec_model,
-        cls_model=args.cls_model,
-        **choice,
-        use_angle_cls=not args.no_angle_cls and has_cls,
-        device=args.device,
-        threads=args.threads,
-        collect_timings=args.profile,
-        max_concurrent=max_concurrent,
-        **_input_options(args),
-    )
+    return {
+        "det_model": args.det_model, "rec_model": args.rec_model, "cls_model": args.cls_model, **choice,
+        "use_angle_cls": not args.no_angle_cls and has_cls, **_input_options(args),
+    }  # fmt: skip
 
 
 def _input_options(args: argparse.Namespace) -> dict[str, Any]:
@@ -441,10 +458,6 @@ def _expand(arg: str, pattern: str | None = None) -> Iterator[tuple[str, str | N
         yield arg, "no such file or directory"
 
 
-# PDF, and TIFF in either byte order: the files that can hold pages.
-_PAGED_MAGIC = (b"%PDF-", b"II*\x00", b"MM\x00*")
-
-
 @dataclass(frozen=True)
 class _Item:
     """One page to read: the input's path, its page number and the input's page count (None for a single
@@ -464,16 +477,16 @@ def _pages_of(path: str, args: argparse.Namespace, limits: Any) -> Iterator[_Ite
     """What the engine reads for ``path``: the path itself for an image, a decoded page per selected page of a
     PDF (each numbered) or TIFF (numbered when it has several pages, so one-page TIFFs print as before).
     ``limits``: the engine's input policy (`image_io.InputLimits`), which documents are read under too."""
-    from .pipeline.image_io import iter_pages, sniff_file
+    from .pipeline.image_io import PAGED_MAGIC, iter_pages, sniff_file
 
     # A regular file's first bytes, opened without blocking; b"" for a URL, a FIFO, a device or an unreadable
     # file, which the engine then refuses with the reason.
     magic = sniff_file(path, 5)
-    if not magic.startswith(_PAGED_MAGIC):
+    if not magic.startswith(PAGED_MAGIC):
         yield _Item(path, None, None, path)
         return
     for page in iter_pages(path, pages=args.pages, dpi=args.dpi, limits=limits):
-        if magic.startswith(_PAGED_MAGIC[0]) or page.page_count > 1:
+        if magic.startswith(PAGED_MAGIC[0]) or page.page_count > 1:
             yield _Item(path, page.number, page.page_count, page.image)
         else:
             yield _Item(path, None, None, page.image)

@@ -118,6 +118,27 @@ def settings_for(det: ModelRecord, rec: ModelRecord, cls: ModelRecord | None) ->
     return settings
 
 
+def choose_system(
+    det_model: str | None = None,
+    rec_model: str | None = None,
+    cls_model: str | None = None,
+    *,
+    lang: str | None = None,
+    version: str | None = None,
+    size: str | None = None,
+    preset: str | None = None,
+) -> dict[str, str | None]:
+    """The zoo names `OCR` would load for these arguments, ``{"det", "rec", "cls"}`` (cls None where the system
+    has none), without loading anything: an unknown name, language or version fails here as it would there."""
+    if preset is not None:
+        if lang is not None or version is not None or size is not None:
+            raise ModelChoiceError(f"preset {preset!r} names the models itself; give lang/version or preset, not both")
+        chosen = choose_preset(preset)
+    else:
+        chosen = choose_models("ch" if lang is None else lang, DEFAULT_VERSION if version is None else version, size)
+    return {"det": det_model or chosen.det, "rec": rec_model or chosen.rec, "cls": cls_model or chosen.cls}
+
+
 class OCR:
     """PaddleOCR's PP-OCR system in PyTorch.
 
@@ -192,19 +213,9 @@ class OCR:
         max_concurrent: int | None = DEFAULT_MAX_CONCURRENT,
     ) -> None:
         self._calls = BoundedCalls(max_concurrent)  # checks the value before any model is loaded
-        if preset is not None:
-            if lang is not None or version is not None or size is not None:
-                raise ModelChoiceError(
-                    f"preset {preset!r} names the models itself; give lang/version or preset, not both"
-                )
-            chosen = choose_preset(preset)
-        else:
-            chosen = choose_models(
-                "ch" if lang is None else lang, DEFAULT_VERSION if version is None else version, size
-            )
-        det_model = det_model or chosen.det
-        rec_model = rec_model or chosen.rec
-        cls_model = cls_model or chosen.cls
+        chosen = choose_system(det_model, rec_model, cls_model, lang=lang, version=version, size=size, preset=preset)
+        det_model, rec_model, cls_model = chosen["det"], chosen["rec"], chosen["cls"]
+        assert det_model is not None and rec_model is not None
         det_record, rec_record = get_record(det_model), get_record(rec_model)
         for record, task in ((det_record, "det"), (rec_record, "rec")):
             if record.task != task:

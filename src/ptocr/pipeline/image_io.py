@@ -17,6 +17,8 @@ and documents have pages: every page of a multi-page TIFF, the first frame of a 
 PDF rendered with pypdfium2 at ``dpi`` (`iter_pages`). `load_image` returns the first page of any of them.
 
 Every failure becomes an :class:`~ptocr.errors.ImageDecodeError` with a one-line message naming the input.
+Reading the encoded bytes (files, URLs, streams) is `ptocr.pipeline.input_source`'s part; the process-wide
+guards around the native decoders are `ptocr.pipeline.decoder_guards`'.
 
 The input policy (`InputLimits`), the same for every kind of input: an encoded input (file, bytes, file object,
 URL body) of more than ``max_bytes`` is refused before it is held whole (a file from its size, a stream as it
@@ -29,91 +31,50 @@ OpenCV) are silenced while they run: the ImageDecodeError says what went wrong.
 
 from __future__ import annotations
 
-import contextlib
 import io
 import math
 import os
-import re
-import stat
-import sys
-import threading
-import urllib.error
-import urllib.request
 import warnings
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
 
 import cv2
 import numpy as np
 from PIL import Image, ImageOps
 
 from ptocr.errors import ImageDecodeError, PageSelectionError
+from ptocr.pipeline.decoder_guards import pillow_allowing, quiet_native_stderr
 from ptocr.pipeline.image_header import probe
-
-
-class Readable(Protocol):
-    """A file object: anything with a ``read()`` that returns bytes."""
-
-    def read(self, size: int = -1, /) -> bytes: ...
-
+from ptocr.pipeline.input_source import (
+    MAX_IMAGE_PIXELS,
+    MAX_INPUT_BYTES,
+    MAX_PAGES,
+    URL_MAX_BYTES,
+    URL_TIMEOUT_S,
+    InputLimits,
+    Readable,
+    read_file,
+    read_source,
+    sniff_file,
+)
 
 ImageInput = str | os.PathLike[str] | bytes | bytearray | memoryview | np.ndarray | Image.Image | Readable
 
-#: Pages of more pixels are refused before decoding (unless the caller raises it): 2**28 pixels (16384²) is
-#: already 800 MB as BGR uint8 and several times that while a pipeline works on it.
-MAX_IMAGE_PIXELS: int = 2**28
-#: Encoded inputs of more bytes are refused before they are read whole. 256 MiB holds any real scan (an
-#: uncompressed 600 dpi A4 colour page is ~100 MB, a compressed one a few MB) with room for multi-page TIFFs and
-#: PDFs, while bounding what one input can make ptocr hold: the bytes, then the decoded page beside them.
-MAX_INPUT_BYTES: int = 256 * 2**20
-#: A document (PDF, TIFF) yields at most this many pages per input; more is refused before any is decoded.
-MAX_PAGES: int = 1000
 #: File suffixes a folder is searched for (an image named explicitly is read whatever its suffix).
 IMAGE_SUFFIXES = frozenset({".bmp", ".dib", ".jpe", ".jpeg", ".jpg", ".png", ".tif", ".tiff", ".webp"})
 #: What ``ptocr FOLDER`` reads by default: the image suffixes, PDFs and GIFs.
 DOCUMENT_SUFFIXES = IMAGE_SUFFIXES | {".pdf", ".gif"}
 #: PDF pages are rendered at this resolution unless told otherwise (text of 10 pt is then ~28 px tall).
 DEFAULT_DPI = 200
-#: A URL must answer within this many seconds (per blocking network operation) …
-URL_TIMEOUT_S = 30.0
-#: … and its body may be at most this large (unless ``url_max_bytes`` says otherwise, ``max_bytes``); a larger
-#: one is refused while it streams in, never held whole.
-URL_MAX_BYTES = MAX_INPUT_BYTES
 # Visible content whose alpha-weighted mean luminance is above this is "light": composited on black, else white.
 # 127.5 is where black and white are equally far from the content's mean, so the background chosen is always the
 # one farther from it: the larger contrast of the two.
 LIGHT_CONTENT_THRESHOLD = 127.5
 _PDF_MAGIC = b"%PDF-"
-_URL_SCHEMES = ("http://", "https://")
-_OTHER_SCHEME = re.compile(r"([A-Za-z][A-Za-z0-9+.-]+)://")
-_CHUNK = 1 << 16
-_READ_CHUNK = 1 << 20
-
-
-@dataclass(frozen=True)
-class InputLimits:
-    """What one input may cost before it is refused, and how each refusal tells the user to raise the limit.
-
-    ``max_bytes``: the encoded size (a file, bytes, a file object, a URL's body); ``max_pixels``: the pixels of
-    one page, checked from the header before decoding; ``max_pages``: the pages one document yields. The
-    ``*_advice`` texts end the refusal messages: the callers (`ptocr.OCR`, the CLI, the service) name their own
-    setting there, so that the advice is always one the user can follow where the error came from.
-    """
-
-    max_bytes: int = MAX_INPUT_BYTES
-    max_pixels: int = MAX_IMAGE_PIXELS
-    max_pages: int = MAX_PAGES
-    bytes_advice: str = "pass max_bytes= to raise it"
-    pixels_advice: str = "pass max_pixels= to raise it"
-    pages_advice: str = "choose some with pages=, or pass max_pages= to raise it"
-
-    def __post_init__(self) -> None:
-        for field in ("max_bytes", "max_pixels", "max_pages"):
-            value = getattr(self, field)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"{field} must be a positive int, got {value!r}")
+#: How the files that can hold pages begin: PDF, and TIFF in either byte order. The CLI numbers the pages of
+#: inputs that begin so (a TIFF's only when it has several).
+PAGED_MAGIC = (_PDF_MAGIC, b"II*\x00", b"MM\x00*")
 
 
 @dataclass(frozen=True)
@@ -217,6 +178,7 @@ def iter_pages(
     max_bytes: int = MAX_INPUT_BYTES,
     max_pages: int = MAX_PAGES,
     limits: InputLimits | None = None,
+    name: str | None = None,
 ) -> Iterator[PageImage]:
     """The pages of ``source``, one at a time (a long PDF is never held whole in memory).
 
@@ -227,7 +189,8 @@ def iter_pages(
     ``max_pages``): an encoded input of more than ``max_bytes`` bytes is refused before it is read whole (a URL's
     body: ``url_max_bytes`` when given); a page of more than ``max_pixels`` pixels is refused before it is decoded
     (a PDF page before it is rendered, an image from its header); a document of which more than ``max_pages``
-    pages would be read is refused before any is.
+    pages would be read is refused before any is. ``name``: what error messages call encoded bytes (by default
+    ``<N bytes>``), such as the path they were read from.
     """
     if limits is None:
         limits = InputLimits(max_bytes=max_bytes, max_pixels=max_pixels, max_pages=max_pages)
@@ -240,171 +203,32 @@ def iter_pages(
     elif isinstance(source, Image.Image):
         yield from _pil_pages(source, _describe_pil(source), wanted, limits)
     else:
-        data, name = _read_source(source, url_timeout, limits, url_max_bytes)
-        yield from _encoded_pages(data, name, wanted, dpi, limits)
+        data, shown = read_source(source, url_timeout, limits, url_max_bytes)
+        if name is not None and isinstance(source, (bytes, bytearray, memoryview)):
+            shown = name
+        yield from _encoded_pages(data, shown, wanted, dpi, limits)
 
 
-# -- reading bytes -------------------------------------------------------------------------------------------
-
-
-def _read_source(
-    source: object, timeout: float, limits: InputLimits, url_max_bytes: int | None = None
-) -> tuple[bytes, str]:
-    if isinstance(source, (bytes, bytearray, memoryview)):
-        name = f"<{len(source)} bytes>" if not isinstance(source, memoryview) else f"<{source.nbytes} bytes>"
-        size = len(source) if not isinstance(source, memoryview) else source.nbytes
-        if size > limits.max_bytes:
-            raise ImageDecodeError(_too_many_bytes(name, f"{size} bytes", limits))
-        return bytes(source), name
-    if isinstance(source, str) and source.lower().startswith(_URL_SCHEMES):
-        return _fetch_url(source, timeout, url_max_bytes or limits.max_bytes), source
-    if isinstance(source, str) and (scheme := _OTHER_SCHEME.match(source)) and not os.path.exists(source):
-        raise ImageDecodeError(
-            f"cannot read image {source!r}: only http:// and https:// URLs are fetched, not {scheme[1]}://"
-        )
-    if isinstance(source, (str, os.PathLike)):
-        path = os.fspath(source)
-        if isinstance(path, bytes):  # a bytes PathLike: decode it like the OS would
-            path = os.fsdecode(path)
-        return read_file(path, limits), repr(path)
-    if callable(getattr(source, "read", None)):
-        name = f"<file {getattr(source, 'name', type(source).__name__)!s}>"
-        if isinstance(source, io.TextIOBase):
-            raise ImageDecodeError(f"cannot read image {name}: it is opened in text mode; open it with 'rb'")
-        return _read_stream(source, name, limits), name
-    raise ImageDecodeError(
-        f"cannot read an image from a {type(source).__name__}: expected a path, an http(s) URL, bytes, "
-        "a file object, a numpy array or a PIL image"
-    )
-
-
-def _too_many_bytes(name: str, size: str, limits: InputLimits) -> str:
-    return f"refusing image {name}: {size} is more than the limit of {limits.max_bytes} bytes ({limits.bytes_advice})"
-
-
-def _read_stream(source: object, name: str, limits: InputLimits) -> bytes:
-    """A file object's bytes, read in chunks and refused as soon as there are more than ``limits.max_bytes``."""
-    chunks: list[bytes] = []
-    size = 0
-    try:
-        while True:
-            chunk = source.read(min(_READ_CHUNK, limits.max_bytes + 1 - size))  # type: ignore[attr-defined]
-            if isinstance(chunk, str):
-                raise ImageDecodeError(f"cannot read image {name}: it is opened in text mode; open it with 'rb'")
-            if chunk is None:  # a non-blocking stream with nothing ready: what it holds is not all here
-                raise ImageDecodeError(f"cannot read image {name}: the stream is non-blocking and has no data ready")
-            if not isinstance(chunk, (bytes, bytearray, memoryview)):
-                raise ImageDecodeError(f"cannot read image {name}: read() returned {type(chunk).__name__}, not bytes")
-            if not chunk:
-                return b"".join(chunks)
-            size += len(chunk)
-            if size > limits.max_bytes:
-                raise ImageDecodeError(_too_many_bytes(name, "the stream", limits))
-            chunks.append(bytes(chunk))
-    except (OSError, ValueError, TypeError) as exc:  # closed file, unreadable stream, a read() without a size
-        raise ImageDecodeError(f"cannot read image {name}: {exc}") from None
-
-
-def read_file(path: str | os.PathLike[str], limits: InputLimits | None = None) -> bytes:
-    """The bytes of the regular file ``path``, under the policy of ``limits`` (default `InputLimits()`).
-
-    Only a regular file is read: a directory, FIFO, socket or device (``/dev/zero``) is an ImageDecodeError at
-    once, never a blocking open or an endless read. The file is opened without blocking and checked on the
-    open descriptor (no race with a rename), its size is checked before reading and the read is bounded, so a
-    sparse multi-GB file is refused without allocating its size.
-    """
+def count_pages(data: bytes, name: str = "<bytes>", limits: InputLimits | None = None) -> int:
+    """How many pages `iter_pages` can read from the encoded ``data``: a PDF's pages, a TIFF's frames, 1 for any
+    other image. Read from the document's structure, without rendering or decoding any page; a malformed input
+    is an ImageDecodeError, as `iter_pages` would raise it."""
     limits = limits if limits is not None else InputLimits()
-    path = os.fspath(path)
-    shown = repr(path)
-    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
-    try:
-        descriptor = os.open(path, flags)
-    except FileNotFoundError:
-        raise ImageDecodeError(f"cannot read image {shown}: no such file") from None
-    except IsADirectoryError:
-        raise ImageDecodeError(f"cannot read image {shown}: it is a directory") from None
-    except OSError as exc:
-        raise ImageDecodeError(f"cannot read image {shown}: {exc.strerror or exc}") from None
-    try:
-        info = os.fstat(descriptor)
-        if stat.S_ISDIR(info.st_mode):
-            raise ImageDecodeError(f"cannot read image {shown}: it is a directory")
-        if not stat.S_ISREG(info.st_mode):
-            raise ImageDecodeError(f"cannot read image {shown}: not a regular file ({_file_kind(info.st_mode)})")
-        if info.st_size > limits.max_bytes:
-            raise ImageDecodeError(_too_many_bytes(shown, f"its {info.st_size} bytes", limits))
-        with os.fdopen(descriptor, "rb", closefd=False) as handle:
-            # Its size and one byte more: a read of the limit would allocate the whole limit at once. A file
-            # that grew since the check is read on, in chunks, up to the limit.
-            chunks = [handle.read(info.st_size + 1)]
-            size = len(chunks[0])
-            while size > info.st_size and size <= limits.max_bytes and (chunk := handle.read(_READ_CHUNK)):
-                chunks.append(chunk)
-                size += len(chunk)
-            data = b"".join(chunks) if len(chunks) > 1 else chunks[0]
-    except OSError as exc:
-        raise ImageDecodeError(f"cannot read image {shown}: {exc.strerror or exc}") from None
-    finally:
-        os.close(descriptor)
-    if len(data) > limits.max_bytes:
-        raise ImageDecodeError(_too_many_bytes(shown, "it", limits))
-    return data
+    if not data:
+        raise ImageDecodeError(f"cannot decode image {name}: it is empty")
+    if data[:1024].lstrip()[:5] == _PDF_MAGIC:
+        import pypdfium2 as pdfium
 
-
-def _file_kind(mode: int) -> str:
-    kinds = ((stat.S_ISFIFO, "a FIFO"), (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"),
-             (stat.S_ISSOCK, "a socket"))  # fmt: skip
-    for test, kind in kinds:
-        if test(mode):
-            return kind
-    return "not a file"
-
-
-def sniff_file(path: str | os.PathLike[str], count: int) -> bytes:
-    """The first ``count`` bytes of ``path`` if it is a regular file (opened without blocking), else b""."""
-    try:
-        descriptor = os.open(os.fspath(path), os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
-    except OSError:
-        return b""
-    try:
-        if not stat.S_ISREG(os.fstat(descriptor).st_mode):
-            return b""
-        return os.read(descriptor, count)
-    except OSError:
-        return b""
-    finally:
-        os.close(descriptor)
-
-
-def _fetch_url(url: str, timeout: float, max_bytes: int) -> bytes:
-    """The body of ``url``, streamed: refused as soon as it is known to exceed ``max_bytes``."""
-    request = urllib.request.Request(url, headers={"User-Agent": "ptocr"})
-    too_big = f"cannot read image {url!r}: the response is larger than the limit of {max_bytes} bytes"
-    try:
-        # A fresh opener per fetch: urlopen's global one keeps the proxy settings of its first use.
-        with urllib.request.build_opener().open(request, timeout=timeout) as response:
-            declared = response.headers.get("Content-Length")
-            if declared is not None and declared.isdigit() and int(declared) > max_bytes:
-                raise ImageDecodeError(too_big)
-            chunks: list[bytes] = []
-            size = 0
-            while chunk := response.read(_CHUNK):
-                size += len(chunk)
-                if size > max_bytes:
-                    raise ImageDecodeError(too_big)
-                chunks.append(chunk)
-            return b"".join(chunks)
-    except urllib.error.HTTPError as exc:
-        raise ImageDecodeError(f"cannot read image {url!r}: HTTP {exc.code} {exc.reason}") from None
-    except urllib.error.URLError as exc:
-        reason = exc.reason
-        if isinstance(reason, TimeoutError) or "timed out" in str(reason):
-            reason = f"no answer within {timeout:g} s"
-        raise ImageDecodeError(f"cannot read image {url!r}: {reason}") from None
-    except TimeoutError:
-        raise ImageDecodeError(f"cannot read image {url!r}: no answer within {timeout:g} s") from None
-    except OSError as exc:
-        raise ImageDecodeError(f"cannot read image {url!r}: {exc}") from None
+        try:
+            document = pdfium.PdfDocument(data)
+        except (pdfium.PdfiumError, OSError, ValueError) as exc:
+            raise ImageDecodeError(f"cannot read PDF {name}: {exc}") from None
+        try:
+            return len(document)
+        finally:
+            document.close()
+    header = probe(data, name, limits.max_pages)
+    return header.frames if header.format == "TIFF" else 1
 
 
 # -- pages ---------------------------------------------------------------------------------------------------
@@ -461,7 +285,7 @@ def _encoded_pages(
         return
     if header.format == "GIF":  # an animation is read as its first frame, whatever OpenCV's build can do with GIFs
         with _pil_open(data, name, header.pixels) as gif:
-            with warnings.catch_warnings(), quiet_native_stderr(), _pillow_allowing(header.pixels):
+            with warnings.catch_warnings(), quiet_native_stderr(), pillow_allowing(header.pixels):
                 warnings.simplefilter("ignore")
                 image = _from_pil(gif, name, limits)
             yield from _single(image, name, wanted)
@@ -469,85 +293,9 @@ def _encoded_pages(
     yield from _single(_decode(data, name, limits, _has_alpha(data, header.pixels), header.format), name, wanted)
 
 
-# Pillow's own decompression-bomb check (Image.MAX_IMAGE_PIXELS, ~89 MP, an error at twice that) would refuse
-# images ptocr's limit allows, with advice that does not apply to ptocr. ptocr has sized the image itself before
-# Pillow sees it, so around Pillow's calls the check is raised to at least that size: ptocr's limit decides.
-# Image.MAX_IMAGE_PIXELS is one process-wide value: it is only ever raised (never lowered or disabled), while
-# any call needs it, and put back when the last such call ends.
-_pillow_lock = threading.Lock()
-_pillow_users = 0
-_pillow_saved: int | None = None
-
-
-@contextlib.contextmanager
-def _pillow_allowing(pixels: int) -> Iterator[None]:
-    global _pillow_users, _pillow_saved
-    with _pillow_lock:
-        # Judged against the user's own setting (saved while raised), so that no call relies on a raise that
-        # another call undoes when it ends.
-        original = _pillow_saved if _pillow_users else Image.MAX_IMAGE_PIXELS
-        needed = original is not None and pixels > original
-        if needed:
-            if _pillow_users == 0:
-                _pillow_saved = original
-            _pillow_users += 1
-            current = Image.MAX_IMAGE_PIXELS
-            if current is not None:  # another call may have raised it further already
-                Image.MAX_IMAGE_PIXELS = max(current, pixels)
-    try:
-        yield
-    finally:
-        if needed:
-            with _pillow_lock:
-                _pillow_users -= 1
-                if _pillow_users == 0:
-                    Image.MAX_IMAGE_PIXELS = _pillow_saved
-
-
-# libpng, libjpeg, libtiff and OpenCV's logger write their complaints straight to file descriptor 2, beside
-# ptocr's one-line errors. While any decode runs, fd 2 points at the null device; the first decode to start
-# redirects it and the last to end restores it, so concurrent decodes neither wait for each other nor restore
-# it under one another. (Whatever else the process writes to fd 2 during a decode is lost the same way.)
-_stderr_lock = threading.Lock()
-_stderr_users = 0
-_stderr_saved: int | None = None
-
-
-@contextlib.contextmanager
-def quiet_native_stderr() -> Iterator[None]:
-    """File descriptor 2 on the null device while the block runs (nested and concurrent uses share one
-    redirection): around native decoders, whose messages would appear beside ptocr's one-line errors."""
-    global _stderr_users, _stderr_saved
-    with _stderr_lock:
-        if _stderr_users == 0:
-            try:
-                saved = os.dup(2)
-            except OSError:  # no fd 2 at all: nothing to protect
-                saved = None
-            if saved is not None:
-                null = os.open(os.devnull, os.O_WRONLY)
-                try:
-                    with contextlib.suppress(ValueError, OSError, AttributeError):
-                        sys.stderr.flush()  # what Python wrote before the decode still goes out
-                    os.dup2(null, 2)
-                finally:
-                    os.close(null)
-            _stderr_saved = saved
-        _stderr_users += 1
-    try:
-        yield
-    finally:
-        with _stderr_lock:
-            _stderr_users -= 1
-            if _stderr_users == 0 and _stderr_saved is not None:
-                os.dup2(_stderr_saved, 2)
-                os.close(_stderr_saved)
-                _stderr_saved = None
-
-
 def _pil_open(data: bytes, name: str, pixels: int) -> Image.Image:
     try:
-        with warnings.catch_warnings(), _pillow_allowing(pixels), quiet_native_stderr():
+        with warnings.catch_warnings(), pillow_allowing(pixels), quiet_native_stderr():
             warnings.simplefilter("ignore")
             return Image.open(io.BytesIO(data))
     except Exception as exc:  # Pillow's plugins fail on malformed data with many exception types
@@ -578,7 +326,7 @@ def _pil_pages(
                 warnings.simplefilter("ignore")  # Pillow's warnings on malformed tags: the error says enough
                 if count > 1:
                     image.seek(index)
-            with warnings.catch_warnings(), quiet_native_stderr(), _pillow_allowing(image.size[0] * image.size[1]):
+            with warnings.catch_warnings(), quiet_native_stderr(), pillow_allowing(image.size[0] * image.size[1]):
                 warnings.simplefilter("ignore")
                 page = _from_pil(image, f"page {index + 1} of {name}" if count > 1 else name, limits)
         except ImageDecodeError:
@@ -647,7 +395,7 @@ def _has_alpha(data: bytes, pixels: int) -> bool:
     """Whether the image declares transparency, from Pillow's header read (False for formats Pillow cannot
     read, whose alpha OpenCV's colour decode drops as imread does)."""
     try:
-        with warnings.catch_warnings(), _pillow_allowing(pixels), quiet_native_stderr():
+        with warnings.catch_warnings(), pillow_allowing(pixels), quiet_native_stderr():
             warnings.simplefilter("ignore")  # header quirks (odd EXIF) are not the user's concern here
             with Image.open(io.BytesIO(data)) as header:
                 return _pil_has_alpha(header)
@@ -693,7 +441,7 @@ def _decode(data: bytes, name: str, limits: InputLimits, has_alpha: bool, fmt: s
 
 def _upright_alpha(data: bytes, pixels: int) -> np.ndarray | None:
     try:
-        with warnings.catch_warnings(), _pillow_allowing(pixels), quiet_native_stderr():
+        with warnings.catch_warnings(), pillow_allowing(pixels), quiet_native_stderr():
             warnings.simplefilter("ignore")
             with Image.open(io.BytesIO(data)) as image:
                 upright = ImageOps.exif_transpose(image)
@@ -816,11 +564,15 @@ __all__ = [
     "MAX_IMAGE_PIXELS",
     "MAX_INPUT_BYTES",
     "MAX_PAGES",
+    "PAGED_MAGIC",
+    "URL_MAX_BYTES",
+    "URL_TIMEOUT_S",
     "ImageInput",
     "InputLimits",
     "PageImage",
     "composite_alpha",
     "contrasting_background",
+    "count_pages",
     "find_images",
     "iter_pages",
     "load_image",
@@ -828,5 +580,6 @@ __all__ = [
     "parse_pages",
     "quiet_native_stderr",
     "read_file",
+    "read_source",
     "sniff_file",
 ]

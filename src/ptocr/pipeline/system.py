@@ -30,10 +30,10 @@ from ptocr.pipeline.image_io import (
     MAX_INPUT_BYTES,
     MAX_PAGES,
     ImageInput,
-    InputLimits,
     iter_pages,
     load_image,
 )
+from ptocr.pipeline.input_source import input_limits
 from ptocr.pipeline.preprocess import (
     DetShape,
     aspect_ratio_order,
@@ -179,19 +179,7 @@ class OCRSystem:
         if large_images not in ("downscale", "refuse"):
             raise ValueError(f"large_images must be 'downscale' or 'refuse', got {large_images!r}")
         self.max_pixels, self.large_images = max_pixels, large_images
-        # Refused while read, before decoding: above max_pixels when refusing large images, else above the hard
-        # ceiling (raised with max_pixels, so that a max_pixels above it is never refused). Each refusal names
-        # the setting that raises the limit it hit.
-        if large_images == "refuse":
-            pixels, pixels_advice = max_pixels, "pass max_pixels=, or ptocr --max-pixels, to raise it"
-        else:
-            pixels = max(max_pixels, max_image_pixels)
-            pixels_advice = "pass max_image_pixels=, or ptocr --max-image-pixels, to raise it"
-        self.input_limits = InputLimits(
-            max_bytes=max_bytes, max_pixels=pixels, max_pages=max_pages,
-            bytes_advice="pass max_bytes=, or ptocr --max-bytes, to raise it", pixels_advice=pixels_advice,
-            pages_advice="choose some with pages= (ptocr --pages), or pass max_pages= to raise it",
-        )  # fmt: skip
+        self.input_limits = input_limits(max_pixels, large_images, max_image_pixels, max_bytes, max_pages)
         self.settings = settings if settings is not None else OCRSettings()
         if self.settings.use_angle_cls and cls_net is None:
             raise ValueError("use_angle_cls is on but no cls_net was given; pass one or turn it off")
