@@ -38,18 +38,22 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def server() -> Iterator[str]:
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     port = _free_port()
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(REPO / "src"), os.environ.get("PYTHONPATH")])))
     command = [sys.executable, "-m", "ptocr.cli", "serve", "--host", "127.0.0.1", "--port", str(port),
                "--max-upload-mb", str(MAX_UPLOAD_MB), "--max-pixels", str(MAX_PIXELS), "--threads", "2"]  # fmt: skip
-    process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    # Its output goes to a file: a pipe that nobody reads while the tests run could fill up, and the server
+    # would then block on its next log line.
+    log = tmp_path_factory.mktemp("serve") / "server.log"
+    with log.open("w") as output:
+        process = subprocess.Popen(command, env=env, stdout=output, stderr=subprocess.STDOUT, text=True)
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 120
         while True:
             if process.poll() is not None:
-                pytest.fail(f"ptocr serve exited with {process.returncode}:\n{process.stdout.read()}")
+                pytest.fail(f"ptocr serve exited with {process.returncode}:\n{log.read_text()}")
             try:
                 if httpx.get(f"{base}/health", timeout=2).status_code == 200:
                     break
