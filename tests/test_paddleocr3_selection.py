@@ -10,7 +10,7 @@ import dataclasses
 
 import pytest
 
-from ptocr import cli
+from ptocr import cli, cli_tools
 from ptocr.errors import UnknownModelError
 from ptocr.ocr import settings_for
 from ptocr.pipeline.settings import PADDLEOCR_3, TEXTLINE_CLS, OCRSettings
@@ -141,7 +141,7 @@ def test_cli_size_option() -> None:
     with pytest.raises(SystemExit):
         cli._ocr_parser().parse_args(["x.png", "--size", "huge"])
     assert "--size" in cli._ocr_parser().format_help() and "PP-OCRv6" in cli._ocr_parser().format_help()
-    assert cli._serve_parser().parse_args(["--size", "server"]).size == "server"
+    assert cli_tools._serve_parser().parse_args(["--size", "server"]).size == "server"
 
 
 def test_cli_refuses_preset_with_size(capsys: pytest.CaptureFixture[str]) -> None:
