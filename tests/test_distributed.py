@@ -279,3 +279,16 @@ def test_batch_without_inputs_or_with_unknown_models_fails_before_ray(
     assert cli.main(["batch", image, "-o", str(tmp_path / "out"), "--rec-model", "no_such_rec"]) == 3
     assert "no_such_rec" in capsys.readouterr().err
     assert not (tmp_path / "out").exists()
+
+
+def test_batch_without_ray_says_how_to_install_it(tmp_path: Path) -> None:
+    code = (
+        "import sys; sys.modules['ray'] = None; sys.modules['ray.data'] = None\n"
+        "from ptocr.cli import main; sys.exit(main(sys.argv[1:]))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code, "batch", str(tmp_path), "-o", str(tmp_path / "out")],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert result.returncode == 3
+    assert "pip install 'ptocr[ray]'" in result.stderr and "Traceback" not in result.stderr
