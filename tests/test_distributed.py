@@ -195,7 +195,8 @@ def test_bad_inputs_are_error_rows_beside_every_good_row(dev_images: Path, tmp_p
     expected = _mixed_inputs(folder, dev_images)
     missing = str(tmp_path / "no_such.png")
     listed = tmp_path / "more.csv"  # a table input: one more good image, and the missing file
-    listed.write_text(f"path,note\n{dev_images / 'imgs' / '00009282.jpg'},x\n{missing},y\n")
+    by_uri = dev_images / "imgs" / "japan_1.jpg"  # read through pyarrow's filesystems, as s3:// or gs:// are
+    listed.write_text(f"path,note\n{dev_images / 'imgs' / '00009282.jpg'},x\n{missing},y\n{by_uri.as_uri()},z\n")
     out = tmp_path / "out"
     result = _batch(str(folder), str(listed), "-o", str(out), "--format", "jsonl", "-q")
     assert result.returncode == 1, result.stderr[-3000:]  # some inputs failed; the run did not
@@ -203,7 +204,8 @@ def test_bad_inputs_are_error_rows_beside_every_good_row(dev_images: Path, tmp_p
     rows = _jsonl_rows(out)
 
     readable = [str(folder / name) for name, kind in expected.items() if kind != "error"]
-    plain = _plain_cli([*readable, str(dev_images / "imgs" / "00009282.jpg")], tmp_path / "plain.jsonl")
+    plain = _plain_cli([*readable, str(dev_images / "imgs" / "00009282.jpg"), str(by_uri)], tmp_path / "plain.jsonl")
+    plain[(by_uri.as_uri(), None)] = plain.pop((str(by_uri), None))
     good = {key: row for key, row in rows.items() if "error" not in row}
     _assert_same_lines(plain, good)
     assert {page for (image, page) in good if image.endswith("two_pages.pdf")} == {1, 2}

