@@ -248,6 +248,13 @@ def test_python_api_on_bytes_and_a_table_resumes_what_was_lost(dev_images: Path,
         second = _parquet_rows(out)  # no duplicates: _by_key refuses them
         assert set(second) == set(first)
         assert {key: row["results"] for key, row in second.items()} == {k: r["results"] for k, r in first.items()}
+
+        # Models a worker cannot load fail the job with their own error, not an error row per input.
+        missing = tmp_path / "no_such_weights"
+        with pytest.raises(Exception) as failed:
+            dist.write_results(dist.ocr_dataset(inputs, det_weights=str(missing)), str(tmp_path / "failed"))
+        assert str(missing) in str(failed.value)
+        assert not list((tmp_path / "failed").glob("*.parquet"))
     finally:
         ray.shutdown()
 

@@ -151,16 +151,21 @@ class OCRWorker:
                 rows.append(error_row(image, None, None, exc))
                 continue
             sha256 = hashlib.sha256(data).hexdigest()
-            try:
-                for page, pixels in input_pages(image, data, sha256, self._reading, self._done):
-                    pending.append(_Page(image, page, sha256, pixels))
-                    if len(pending) >= self._batch_size:
-                        rows += self._read(pending)
-                        pending = []
-                        yield rows_table(rows, self._reading.words)
-                        rows = []
-            except Exception as exc:  # a document that cannot be opened, or a page of it that cannot be rendered
-                rows.append(error_row(image, None, sha256, exc))
+            pages = input_pages(image, data, sha256, self._reading, self._done)
+            while True:
+                try:
+                    item = next(pages, None)
+                except Exception as exc:  # a document that cannot be opened, or a page that cannot be rendered
+                    rows.append(error_row(image, None, sha256, exc))
+                    break
+                if item is None:
+                    break
+                pending.append(_Page(image, item[0], sha256, item[1]))
+                if len(pending) >= self._batch_size:  # outside the try: models that fail to load fail the task
+                    rows += self._read(pending)
+                    pending = []
+                    yield rows_table(rows, self._reading.words)
+                    rows = []
         if pending:
             rows += self._read(pending)
         if rows:
