@@ -102,22 +102,38 @@ def cli_rows(dev_images: Path, tmp_path_factory: pytest.TempPathFactory) -> dict
     return rows
 
 
+def _relative(rows: dict[Key, dict[str, Any]], root: Path) -> dict[Key, dict[str, Any]]:
+    return {(str(Path(image).relative_to(root)), page): row for (image, page), row in rows.items()}
+
+
 def test_dev_images_in_parquet_are_the_plain_cli_lines_and_a_second_run_reads_nothing(
     dev_images: Path, cli_rows: dict[Key, dict[str, Any]], tmp_path: Path
 ) -> None:
-    out = tmp_path / "out"
-    first = _batch(str(dev_images), "-o", str(out))
+    inputs, out = tmp_path / "images", tmp_path / "out"
+    shutil.copytree(dev_images, inputs)  # a copy: one of them is changed below
+    first = _batch(str(inputs), "-o", str(out))
     assert first.returncode == 0, first.stderr[-3000:]
     assert "93 new rows (0 errors)" in _summary(first)
-    _assert_same_lines(cli_rows, _parquet_rows(out))
+    _assert_same_lines(_relative(cli_rows, dev_images), _relative(_parquet_rows(out), inputs))
     table = pq.read_table(sorted(out.glob("*.parquet"))[0])
     assert table.schema.equals(output_schema(), check_metadata=False)
 
     files = {path.name: path.stat().st_mtime_ns for path in out.iterdir()}
-    second = _batch(str(dev_images), "-o", str(out))
+    second = _batch(str(inputs), "-o", str(out))
     assert second.returncode == 0, second.stderr[-3000:]
-    assert "0 new rows (0 errors) in 0 files" in _summary(second) and "93 were there already" in _summary(second)
+    assert "nothing to read: every input is in" in _summary(second) and "(93 rows)" in _summary(second)
+    assert "Ray" not in second.stderr  # no Ray was started, no model loaded
     assert {path.name: path.stat().st_mtime_ns for path in out.iterdir()} == files
+
+    # One input's content changed: only it is read again; its earlier row stays, under its old hash.
+    changed = inputs / "imgs_en" / "img_12.jpg"
+    changed.write_bytes((dev_images / "imgs" / "11.jpg").read_bytes())
+    third = _batch(str(inputs), "-o", str(out))
+    assert third.returncode == 0, third.stderr[-3000:]
+    assert "1 new rows (0 errors)" in _summary(third) and "93 were there already" in _summary(third)
+    rows = [row for name in sorted(out.glob("*.parquet")) for row in pq.read_table(name).to_pylist()]
+    versions = [row for row in rows if row["image"] == str(changed)]
+    assert len(rows) == 94 and len({row["sha256"] for row in versions}) == 2
 
 
 def _ocr_workers() -> dict[int, str]:

@@ -126,14 +126,7 @@ def batch(argv: list[str]) -> int:
     options = engine_options(args)
     try:
         chosen = choose_system(**{key: options.get(key) for key in _CHOICE})
-        if args.address is None:  # one machine: fetch and verify the model files once, before the workers start
-            from .store import ModelStore
-
-            store = ModelStore()
-            for task, name in chosen.items():
-                if name is not None and (task != "cls" or options["use_angle_cls"]):
-                    store.path_any(name)
-    except (PtocrError, OSError, ValueError) as exc:
+    except (PtocrError, ValueError) as exc:
         _error(str(exc))
         return EXIT_MODELS
     try:
@@ -143,6 +136,22 @@ def batch(argv: list[str]) -> int:
         return EXIT_OUTPUT
     for path in before.set_aside:
         print(f"ptocr batch: {path}: a Parquet file cut short, set aside; its pages are read again", file=sys.stderr)
+    if args.address is None:
+        # One machine: what is done already is judged here (each file read and hashed once more), so that a run
+        # with nothing left to read starts no Ray at all; on a cluster the workers judge it, beside the data.
+        if len(before.done):
+            reading = distributed.reading_options(options, pages=args.pages, dpi=args.dpi, words=args.words)
+            listing.paths = distributed.still_to_read(listing.paths, reading, before.done)
+            if not listing.paths and not listing.tables:
+                if not args.quiet:
+                    print(f"ptocr batch: nothing to read: every input is in {args.output} already "
+                          f"({before.rows} rows)", file=sys.stderr)  # fmt: skip
+                return EXIT_INPUT_FAILED if listing.problems else EXIT_OK
+        try:  # and the model files are fetched and verified once, before the workers start
+            _fetch_models(chosen, use_cls=options["use_angle_cls"])
+        except (PtocrError, OSError) as exc:
+            _error(str(exc))
+            return EXIT_MODELS
     started = False
     try:
         _start_ray(ray, args)
@@ -181,8 +190,17 @@ def batch(argv: list[str]) -> int:
 _CHOICE = ("det_model", "rec_model", "cls_model", "lang", "version", "size", "preset")
 
 
+def _fetch_models(chosen: dict[str, str | None], use_cls: bool) -> None:
+    from .store import ModelStore
+
+    store = ModelStore()
+    for task, name in chosen.items():
+        if name is not None and (task != "cls" or use_cls):
+            store.path_any(name)
+
+
 def _start_ray(ray: Any, args: argparse.Namespace) -> None:
-    quiet: dict[str, Any] = {"logging_level": logging.WARNING, "log_to_driver": False} if args.quiet else {}
+    quiet: dict[str, Any] = {"logging_level": logging.ERROR, "log_to_driver": False} if args.quiet else {}
     if args.address is not None:
         ray.init(address=args.address, **quiet)
     else:

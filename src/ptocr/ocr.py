@@ -136,7 +136,11 @@ def choose_system(
         chosen = choose_preset(preset)
     else:
         chosen = choose_models("ch" if lang is None else lang, DEFAULT_VERSION if version is None else version, size)
-    return {"det": det_model or chosen.det, "rec": rec_model or chosen.rec, "cls": cls_model or chosen.cls}
+    names = {"det": det_model or chosen.det, "rec": rec_model or chosen.rec, "cls": cls_model or chosen.cls}
+    for name in names.values():
+        if name is not None:
+            get_record(name)  # UnknownModelError, with the closest names
+    return names
 
 
 class OCR:

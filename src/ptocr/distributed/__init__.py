@@ -18,9 +18,10 @@ try:
 except ImportError as exc:  # pragma: no cover - depends on the environment
     raise ImportError("ptocr.distributed needs Ray Data: pip install 'ptocr[ray]'") from exc
 
-from .dataset import InputList, input_dataset, list_inputs, ocr_dataset
+from .dataset import InputList, input_dataset, list_inputs, ocr_dataset, reading_options
 from .output import OUTPUT_FORMATS, JsonLinesDatasink, OutputScan, scan_output, write_results
 from .rows import DoneKeys, jsonl_line, output_schema
+from .worker import still_to_read
 
 __all__ = [
     "OUTPUT_FORMATS",
@@ -33,6 +34,8 @@ __all__ = [
     "list_inputs",
     "ocr_dataset",
     "output_schema",
+    "reading_options",
     "scan_output",
+    "still_to_read",
     "write_results",
 ]

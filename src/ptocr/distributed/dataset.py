@@ -8,7 +8,7 @@ import math
 import os
 import re
 import warnings
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -185,14 +185,7 @@ def ocr_dataset(
         "max_concurrent": None,
     }  # fmt: skip
     engine.setdefault("threads", max(1, math.floor(cpus_per_worker)))
-    # Inputs are read under the policy the workers' OCR has (its defaults, and the options given).
-    policy = {name: parameter.default for name, parameter in inspect.signature(OCR.__init__).parameters.items()}
-    policy.update(ocr_options)
-    limits = input_limits(
-        policy["max_pixels"], policy["large_images"], policy["max_image_pixels"], policy["max_bytes"],
-        policy["max_pages"],
-    )  # fmt: skip
-    reading = ReadOptions(pages=pages, dpi=dpi, limits=limits, words=words)
+    reading = reading_options(ocr_options, pages=pages, dpi=dpi, words=words)
     remote_args: dict[str, Any] = {"max_restarts": max_restarts, "max_task_retries": max_task_retries}
     if num_gpus > 0:
         remote_args["num_gpus"] = num_gpus
@@ -213,6 +206,20 @@ def ocr_dataset(
             num_cpus=cpus_per_worker,
             **remote_args,
         )
+
+
+def reading_options(
+    ocr_options: Mapping[str, Any], *, pages: str | None = None, dpi: int = DEFAULT_DPI, words: bool = False
+) -> ReadOptions:
+    """How `ocr_dataset`'s workers read inputs: under the input policy of their `OCR` (its defaults, and
+    ``ocr_options``), with the page selection, resolution and word boxes given."""
+    policy = {name: parameter.default for name, parameter in inspect.signature(OCR.__init__).parameters.items()}
+    policy.update(ocr_options)
+    limits = input_limits(
+        policy["max_pixels"], policy["large_images"], policy["max_image_pixels"], policy["max_bytes"],
+        policy["max_pages"],
+    )  # fmt: skip
+    return ReadOptions(pages=pages, dpi=dpi, limits=limits, words=words)
 
 
 def _pool(concurrency: int | tuple[int, int]) -> ray.data.ActorPoolStrategy:

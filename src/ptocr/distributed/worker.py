@@ -85,29 +85,52 @@ class _Page:
     pixels: np.ndarray
 
 
-def input_pages(
+def pages_to_read(
     image: str, data: bytes, sha256: str, options: ReadOptions, done: DoneKeys
-) -> Iterator[tuple[int | None, np.ndarray]]:
-    """``(page, pixels)`` for each page of the input still to read, numbered as the CLI numbers them: every
-    page of a PDF, the pages of a TIFF that has several, None for a single image. Pages in ``done`` are neither
-    rendered nor decoded."""
+) -> tuple[list[int], bool]:
+    """The 1-based pages of the input still to read, and whether its rows are numbered (as the CLI numbers them:
+    every page of a PDF, the pages of a TIFF that has several; not a single image). Read from the document's
+    structure only, nothing rendered or decoded; a document that cannot be opened raises ImageDecodeError."""
     if (image, sha256, None) in done:  # a single image read, or a whole input that failed, before
-        return
-    name = repr(image)
+        return [], False
     if not data.startswith(PAGED_MAGIC):  # what the CLI reads as one image, whatever its suffix
-        yield None, next(iter_pages(data, pages=[1], limits=options.limits, name=name)).image
-        return
+        return [1], False
+    name = repr(image)
     count = count_pages(data, name, options.limits)
     numbered = data.startswith(PAGED_MAGIC[0]) or count > 1
     selection = parse_pages(options.pages) if options.pages is not None else list(range(1, count + 1))
     existing = [number for number in selection if number <= count]
     if not existing:  # the selection names no page of this document: iter_pages says so
         next(iter_pages(data, pages=selection, limits=options.limits, name=name))
-    todo = [number for number in existing if (image, sha256, number if numbered else None) not in done]
-    if not todo:
-        return
-    for page in iter_pages(data, pages=todo, dpi=options.dpi, limits=options.limits, name=name):
-        yield (page.number if numbered else None), page.image
+    return [number for number in existing if (image, sha256, number if numbered else None) not in done], numbered
+
+
+def input_pages(
+    image: str, data: bytes, sha256: str, options: ReadOptions, done: DoneKeys
+) -> Iterator[tuple[int | None, np.ndarray]]:
+    """``(page, pixels)`` for each page of the input still to read (`pages_to_read`), page None for a single
+    image. Pages in ``done`` are neither rendered nor decoded."""
+    numbers, numbered = pages_to_read(image, data, sha256, options, done)
+    if numbers:
+        for page in iter_pages(data, pages=numbers, dpi=options.dpi, limits=options.limits, name=repr(image)):
+            yield (page.number if numbered else None), page.image
+
+
+def still_to_read(paths: list[str], options: ReadOptions, done: DoneKeys) -> list[str]:
+    """The paths of ``paths`` with a page not in ``done``, judged by reading and hashing each here; an input that
+    cannot be read, or is a URI (not read here), is kept: its worker reads it, or gives its error row."""
+    remaining = []
+    for path in paths:
+        if _URI_SCHEME.match(path):
+            remaining.append(path)
+            continue
+        try:
+            data = read_input(path, options.limits)
+            if pages_to_read(path, data, hashlib.sha256(data).hexdigest(), options, done)[0]:
+                remaining.append(path)
+        except Exception:  # the worker says what is wrong, in the input's error row
+            remaining.append(path)
+    return remaining
 
 
 class OCRWorker:
