@@ -431,18 +431,16 @@ def _input_options(args: argparse.Namespace) -> dict[str, Any]:
 
 def _expand(arg: str, pattern: str | None = None) -> Iterator[tuple[str, str | None]]:
     """``(path, None)`` for each image ``arg`` names, or ``(arg, problem)``."""
-    from .pipeline.image_io import DOCUMENT_SUFFIXES, find_images  # the pipeline package imports torch
+    from .pipeline.image_io import folder_documents, is_http_url  # the pipeline package imports torch
 
     path = Path(arg)
     if path.is_dir():
-        images = find_images(path, pattern, suffixes=DOCUMENT_SUFFIXES)
-        if not images and pattern is not None:
-            yield arg, f"no files matching {pattern!r} in this folder"
-        elif not images:
-            yield arg, f"no image files ({', '.join(sorted(DOCUMENT_SUFFIXES))}) in this folder"
+        images, problem = folder_documents(path, pattern)
+        if problem is not None:
+            yield arg, problem
         for image in images:
             yield str(image), None
-    elif path.exists() or arg.lower().startswith(("http://", "https://")):
+    elif path.exists() or is_http_url(arg):
         yield arg, None
     else:
         yield arg, "no such file or directory"

@@ -16,14 +16,13 @@ from typing import Any
 import ray.data
 
 from ..ocr import OCR, choose_system
-from ..pipeline.image_io import DEFAULT_DPI, DOCUMENT_SUFFIXES, find_images
-from ..pipeline.input_source import input_limits
+from ..pipeline.image_io import DEFAULT_DPI, DOCUMENT_SUFFIXES, folder_documents
+from ..pipeline.input_source import URI_SCHEME, input_limits, is_http_url
 from .rows import DoneKeys
 from .worker import OCRWorker, ReadOptions
 
 #: Inputs with these suffixes are tables whose ``column`` lists the paths or URIs to read.
 TABLE_SUFFIXES = (".parquet", ".csv")
-_URI = re.compile(r"([A-Za-z][A-Za-z0-9+.-]+)://")
 _GLOB_CHARACTERS = re.compile(r"[*?\[]")
 # What `ocr_dataset` sets itself on each worker's OCR, so not among its **ocr_options.
 _SET_BY_WORKERS = frozenset({"device", "max_concurrent", "collect_timings"})
@@ -50,17 +49,16 @@ def list_inputs(inputs: str | Sequence[str], pattern: str | None = None) -> Inpu
         text = os.fspath(item)
         if text.lower().endswith(TABLE_SUFFIXES):
             listed.tables.append(text)
-        elif _URI.match(text):
-            found = _list_uri_folder(text, pattern) if text.endswith("/") and not _is_http(text) else [text]
+        elif URI_SCHEME.match(text):
+            found = _list_uri_folder(text, pattern) if text.endswith("/") and not is_http_url(text) else [text]
             listed.paths += found
             if not found:
                 listed.problems.append((text, "no image files under this URI"))
         elif Path(text).is_dir():
-            found_paths = find_images(text, pattern, suffixes=DOCUMENT_SUFFIXES)
+            found_paths, problem = folder_documents(text, pattern)
             listed.paths += [str(path) for path in found_paths]
-            if not found_paths:
-                what = f"files matching {pattern!r}" if pattern else "image files"
-                listed.problems.append((text, f"no {what} in this folder"))
+            if problem is not None:
+                listed.problems.append((text, problem))
         elif _GLOB_CHARACTERS.search(text) and not Path(text).exists():
             matches = sorted(name for name in glob.glob(text, recursive=True) if Path(name).is_file())
             listed.paths += matches
@@ -69,10 +67,6 @@ def list_inputs(inputs: str | Sequence[str], pattern: str | None = None) -> Inpu
         else:
             listed.paths.append(text)
     return listed
-
-
-def _is_http(uri: str) -> bool:
-    return uri.lower().startswith(("http://", "https://"))
 
 
 def _list_uri_folder(uri: str, pattern: str | None) -> list[str]:
@@ -175,7 +169,7 @@ def ocr_dataset(
     pool = _pool(concurrency)
     if num_gpus < 0 or cpus_per_worker <= 0:
         raise ValueError(f"need num_gpus >= 0 and cpus_per_worker > 0, got {num_gpus!r} and {cpus_per_worker!r}")
-    misplaced = sorted(set(ocr_options) & _SET_BY_WORKERS | (set(ocr_options) - _ocr_parameters()))
+    misplaced = sorted(set(ocr_options) & _SET_BY_WORKERS | (set(ocr_options) - set(_ocr_defaults())))
     if misplaced:
         raise TypeError(f"ocr_dataset() got options it cannot pass to each worker's OCR: {', '.join(misplaced)}")
     choice = {key: ocr_options.get(key) for key in ("cls_model", "lang", "version", "size", "preset")}
@@ -213,8 +207,7 @@ def reading_options(
 ) -> ReadOptions:
     """How `ocr_dataset`'s workers read inputs: under the input policy of their `OCR` (its defaults, and
     ``ocr_options``), with the page selection, resolution and word boxes given."""
-    policy = {name: parameter.default for name, parameter in inspect.signature(OCR.__init__).parameters.items()}
-    policy.update(ocr_options)
+    policy = {**_ocr_defaults(), **ocr_options}
     limits = input_limits(
         policy["max_pixels"], policy["large_images"], policy["max_image_pixels"], policy["max_bytes"],
         policy["max_pages"],
@@ -236,5 +229,7 @@ def _positive(value: object) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and value >= 1
 
 
-def _ocr_parameters() -> set[str]:
-    return set(inspect.signature(OCR.__init__).parameters) - {"self"}
+def _ocr_defaults() -> dict[str, Any]:
+    """`OCR`'s keyword arguments and their defaults."""
+    parameters = inspect.signature(OCR.__init__).parameters
+    return {name: parameter.default for name, parameter in parameters.items() if name != "self"}

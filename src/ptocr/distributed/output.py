@@ -16,7 +16,6 @@ from __future__ import annotations
 import contextlib
 import json
 import posixpath
-import re
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -26,11 +25,11 @@ from pyarrow import fs
 from ray.data.block import BlockAccessor
 from ray.data.datasource import BlockBasedFileDatasink
 
+from ..pipeline.input_source import URI_SCHEME
 from .rows import COLUMNS, DoneKeys, jsonl_line
 
 OutputFormat = Literal["parquet", "jsonl"]
 OUTPUT_FORMATS: tuple[OutputFormat, ...] = ("parquet", "jsonl")
-_URI = re.compile(r"([A-Za-z][A-Za-z0-9+.-]+)://")
 _PARTIAL = ".partial"
 
 
@@ -110,7 +109,7 @@ class OutputScan:
 
 def output_filesystem(out_dir: str) -> tuple[fs.FileSystem, str]:
     """The pyarrow filesystem of ``out_dir`` (a local path or a URI) and the folder's path within it."""
-    if _URI.match(out_dir):
+    if URI_SCHEME.match(out_dir):
         return fs.FileSystem.from_uri(out_dir)
     return fs.LocalFileSystem(), fs.LocalFileSystem().normalize_path(posixpath.abspath(out_dir))
 

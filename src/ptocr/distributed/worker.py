@@ -8,7 +8,6 @@ plain, picklable settings (`ReadOptions`, the `OCR` keyword arguments), so nothi
 from __future__ import annotations
 
 import hashlib
-import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -26,9 +25,8 @@ from ..pipeline.image_io import (
     parse_pages,
     read_source,
 )
+from ..pipeline.input_source import URI_SCHEME, is_http_url, too_many_bytes
 from .rows import DoneKeys, error_row, result_row, rows_table
-
-_URI_SCHEME = re.compile(r"([A-Za-z][A-Za-z0-9+.-]+)://")
 
 
 @dataclass(frozen=True)
@@ -50,8 +48,7 @@ def read_input(path: str, limits: InputLimits) -> bytes:
     """The bytes of one input: a local path or an http(s) URL as `ptocr.OCR` reads them, any other URI
     (``s3://``, ``gs://``, ``hdfs://``, ``file://`` …) through pyarrow's filesystems; refused above
     ``limits.max_bytes``. Every failure is an ImageDecodeError naming the input."""
-    scheme = _URI_SCHEME.match(path)
-    if scheme is None or scheme[1].lower() in ("http", "https"):
+    if URI_SCHEME.match(path) is None or is_http_url(path):
         return read_source(path, limits=limits)[0]
     from pyarrow import fs
 
@@ -62,10 +59,7 @@ def read_input(path: str, limits: InputLimits) -> bytes:
             kind = "no such file" if info.type == fs.FileType.NotFound else "not a file"
             raise ImageDecodeError(f"cannot read image {path!r}: {kind}")
         if info.size is not None and info.size > limits.max_bytes:
-            raise ImageDecodeError(
-                f"refusing image {path!r}: its {info.size} bytes are more than the limit of {limits.max_bytes} "
-                f"bytes ({limits.bytes_advice})"
-            )
+            raise ImageDecodeError(too_many_bytes(repr(path), f"its {info.size} bytes", limits))
         with filesystem.open_input_stream(inner) as stream:
             data = stream.read(limits.max_bytes + 1)
     except ImageDecodeError:
@@ -73,7 +67,7 @@ def read_input(path: str, limits: InputLimits) -> bytes:
     except (OSError, ValueError, pa.ArrowException) as exc:  # unknown scheme, no credentials, network
         raise ImageDecodeError(f"cannot read image {path!r}: {exc}") from None
     if len(data) > limits.max_bytes:
-        raise ImageDecodeError(f"refusing image {path!r}: more than the limit of {limits.max_bytes} bytes")
+        raise ImageDecodeError(too_many_bytes(repr(path), "it", limits))
     return data
 
 
@@ -121,7 +115,7 @@ def still_to_read(paths: list[str], options: ReadOptions, done: DoneKeys) -> lis
     cannot be read, or is a URI (not read here), is kept: its worker reads it, or gives its error row."""
     remaining = []
     for path in paths:
-        if _URI_SCHEME.match(path):
+        if URI_SCHEME.match(path):
             remaining.append(path)
             continue
         try:

@@ -54,6 +54,7 @@ from ptocr.pipeline.input_source import (
     URL_TIMEOUT_S,
     InputLimits,
     Readable,
+    is_http_url,
     read_file,
     read_source,
     sniff_file,
@@ -104,6 +105,17 @@ def find_images(
         wanted = frozenset(suffixes)
         return sorted(p for p in root.rglob("*") if p.suffix.lower() in wanted and p.is_file())
     return sorted(p for p in root.glob(pattern) if p.is_file())
+
+
+def folder_documents(folder: str | os.PathLike[str], pattern: str | None = None) -> tuple[list[Path], str | None]:
+    """What ``ptocr FOLDER`` reads: the images, PDFs and GIFs under ``folder`` (`find_images` with
+    `DOCUMENT_SUFFIXES`, or those matching ``pattern``), and when there are none, why, in words."""
+    found = find_images(folder, pattern, suffixes=DOCUMENT_SUFFIXES)
+    if found:
+        return found, None
+    if pattern is not None:
+        return found, f"no files matching {pattern!r} in this folder"
+    return found, f"no image files ({', '.join(sorted(DOCUMENT_SUFFIXES))}) in this folder"
 
 
 def parse_pages(spec: str) -> list[int]:
@@ -574,6 +586,8 @@ __all__ = [
     "contrasting_background",
     "count_pages",
     "find_images",
+    "folder_documents",
+    "is_http_url",
     "iter_pages",
     "load_image",
     "load_pages",

@@ -34,7 +34,8 @@ URL_TIMEOUT_S = 30.0
 #: one is refused while it streams in, never held whole.
 URL_MAX_BYTES = MAX_INPUT_BYTES
 _URL_SCHEMES = ("http://", "https://")
-_OTHER_SCHEME = re.compile(r"([A-Za-z][A-Za-z0-9+.-]+)://")
+#: How a URI begins (``scheme://``): only http(s) ones are fetched here, `ptocr.distributed` reads others.
+URI_SCHEME = re.compile(r"([A-Za-z][A-Za-z0-9+.-]+)://")
 _CHUNK = 1 << 16
 _READ_CHUNK = 1 << 20
 
@@ -105,11 +106,11 @@ def read_source(
         name = f"<{len(source)} bytes>" if not isinstance(source, memoryview) else f"<{source.nbytes} bytes>"
         size = len(source) if not isinstance(source, memoryview) else source.nbytes
         if size > limits.max_bytes:
-            raise ImageDecodeError(_too_many_bytes(name, f"{size} bytes", limits))
+            raise ImageDecodeError(too_many_bytes(name, f"{size} bytes", limits))
         return bytes(source), name
-    if isinstance(source, str) and source.lower().startswith(_URL_SCHEMES):
+    if isinstance(source, str) and is_http_url(source):
         return _fetch_url(source, timeout, url_max_bytes or limits.max_bytes), source
-    if isinstance(source, str) and (scheme := _OTHER_SCHEME.match(source)) and not os.path.exists(source):
+    if isinstance(source, str) and (scheme := URI_SCHEME.match(source)) and not os.path.exists(source):
         raise ImageDecodeError(
             f"cannot read image {source!r}: only http:// and https:// URLs are fetched, not {scheme[1]}://"
         )
@@ -129,7 +130,12 @@ def read_source(
     )
 
 
-def _too_many_bytes(name: str, size: str, limits: InputLimits) -> str:
+def is_http_url(source: str) -> bool:
+    return source.lower().startswith(_URL_SCHEMES)
+
+
+def too_many_bytes(name: str, size: str, limits: InputLimits) -> str:
+    """The refusal of an input of ``size`` (its size in words) that is more than ``limits.max_bytes``."""
     return f"refusing image {name}: {size} is more than the limit of {limits.max_bytes} bytes ({limits.bytes_advice})"
 
 
@@ -150,7 +156,7 @@ def _read_stream(source: object, name: str, limits: InputLimits) -> bytes:
                 return b"".join(chunks)
             size += len(chunk)
             if size > limits.max_bytes:
-                raise ImageDecodeError(_too_many_bytes(name, "the stream", limits))
+                raise ImageDecodeError(too_many_bytes(name, "the stream", limits))
             chunks.append(bytes(chunk))
     except (OSError, ValueError, TypeError) as exc:  # closed file, unreadable stream, a read() without a size
         raise ImageDecodeError(f"cannot read image {name}: {exc}") from None
@@ -183,7 +189,7 @@ def read_file(path: str | os.PathLike[str], limits: InputLimits | None = None) -
         if not stat.S_ISREG(info.st_mode):
             raise ImageDecodeError(f"cannot read image {shown}: not a regular file ({_file_kind(info.st_mode)})")
         if info.st_size > limits.max_bytes:
-            raise ImageDecodeError(_too_many_bytes(shown, f"its {info.st_size} bytes", limits))
+            raise ImageDecodeError(too_many_bytes(shown, f"its {info.st_size} bytes", limits))
         with os.fdopen(descriptor, "rb", closefd=False) as handle:
             # Its size and one byte more: a read of the limit would allocate the whole limit at once. A file
             # that grew since the check is read on, in chunks, up to the limit.
@@ -198,7 +204,7 @@ def read_file(path: str | os.PathLike[str], limits: InputLimits | None = None) -
     finally:
         os.close(descriptor)
     if len(data) > limits.max_bytes:
-        raise ImageDecodeError(_too_many_bytes(shown, "it", limits))
+        raise ImageDecodeError(too_many_bytes(shown, "it", limits))
     return data
 
 
